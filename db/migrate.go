@@ -32,7 +32,8 @@ func provider(db *sql.DB) (*goose.Provider, error) {
 	if err != nil {
 		return nil, err
 	}
-	return goose.NewProvider(goose.DialectPostgres, db, sub, goose.WithSessionLocker(locker))
+	// Features land on parallel branches with their own version ranges, so allow out-of-order.
+	return goose.NewProvider(goose.DialectPostgres, db, sub, goose.WithSessionLocker(locker), goose.WithAllowOutofOrder(true))
 }
 
 // Migrate applies every pending migration (embedded in the binary) and returns what it applied.
