@@ -41,7 +41,7 @@ vet:
 	@$(GO) vet $(PKGS) && echo "✔ go vet"
 
 workflowcheck:
-	@workflowcheck ./workflows/... && echo "✔ workflowcheck"
+	@workflowcheck -config workflowcheck.config.yaml ./workflows/... && echo "✔ workflowcheck"
 
 gotest:
 	./bin/noor testenv -- $(GO) test -race -count=1 -timeout 25m $(PKGS)

@@ -40,6 +40,8 @@ const (
 	UpdateConversation = "update-conversation"
 	// UpdateHandBack is the synchronous form of SignalHandBack.
 	UpdateHandBack = "hand-back"
+	// UpdateEscalate escalates a conversation from the API or the console.
+	UpdateEscalate = "escalate"
 )
 
 // Queries.

@@ -8,5 +8,7 @@ type Registration struct {
 
 // All lists every workflow the worker registers, under the names in names.go.
 func All() []Registration {
-	return []Registration{}
+	return []Registration{
+		{Name: ConversationWorkflowName, Fn: Conversation},
+	}
 }

@@ -1,0 +1,31 @@
+package activities
+
+// Fixed messages the product sends without the model, in both languages. They are short
+// on purpose: each stands in for a reply the customer is waiting for.
+var fixedTexts = map[string]map[string]string{
+	"apology": {
+		"en": "Sorry, I can't answer properly right now. A colleague from Treejar will reply to you here shortly.",
+		"ar": "عذراً، لا أستطيع الرد بشكل صحيح الآن. سيرد عليك أحد زملائي من تري جار هنا قريباً.",
+	},
+	"escalation_ack": {
+		"en": "Thank you. I've passed your message to a Treejar manager, who will reply to you here shortly.",
+		"ar": "شكراً لك. لقد حوّلت رسالتك إلى أحد مدراء تري جار، وسيرد عليك هنا قريباً.",
+	},
+	"guard_fallback": {
+		"en": "Thank you for the details. I'd rather have a colleague confirm the exact figures for you, so a Treejar manager will reply here shortly.",
+		"ar": "شكراً على التفاصيل. أفضّل أن يؤكد لك أحد زملائي الأرقام الدقيقة، لذلك سيرد عليك أحد مدراء تري جار هنا قريباً.",
+	},
+	"voice_fallback": {
+		"en": "Sorry, I couldn't listen to your voice message. Could you please type it instead?",
+		"ar": "عذراً، لم أتمكن من الاستماع إلى رسالتك الصوتية. هل يمكنك كتابتها من فضلك؟",
+	},
+}
+
+// FixedText returns a fixed message in lang (English when the language is unknown).
+func FixedText(kind, lang string) string {
+	t := fixedTexts[kind]
+	if lang != "ar" {
+		lang = "en"
+	}
+	return t[lang]
+}

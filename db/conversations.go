@@ -1,0 +1,388 @@
+package db
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Conversation is one (channel, chat) pair and its current state.
+type Conversation struct {
+	ID                    string          `json:"id"`
+	ChannelID             string          `json:"channel_id"`
+	ChatID                string          `json:"chat_id"`
+	ChatType              string          `json:"chat_type"`
+	CustomerName          string          `json:"customer_name"`
+	Language              string          `json:"language"`
+	Stage                 string          `json:"stage"`
+	Status                string          `json:"status"`
+	Owner                 string          `json:"owner"`
+	NeedsHuman            bool            `json:"needs_human"`
+	NeedsHumanReason      string          `json:"needs_human_reason"`
+	Facts                 json.RawMessage `json:"facts"`
+	Summary               string          `json:"summary"`
+	SummaryThrough        int64           `json:"summary_through_message"`
+	OptedOut              bool            `json:"opted_out"`
+	WorkflowID            string          `json:"workflow_id"`
+	CreatedAt             time.Time       `json:"created_at"`
+	UpdatedAt             time.Time       `json:"updated_at"`
+	LastCustomerMessageAt *time.Time      `json:"last_customer_message_at"`
+	LastMessageAt         *time.Time      `json:"last_message_at"`
+	MessageCount          int             `json:"message_count"`
+}
+
+const conversationCols = `c.id::text, c.channel_id, c.chat_id, c.chat_type, c.customer_name, c.language, c.stage,
+	c.status, c.owner, c.needs_human, c.needs_human_reason, c.facts, c.summary, c.summary_through_message,
+	c.opted_out, c.workflow_id, c.created_at, c.updated_at, c.last_customer_message_at, c.last_message_at,
+	(SELECT count(*) FROM messages m WHERE m.conversation_id = c.id)`
+
+func scanConversation(row pgx.Row) (Conversation, error) {
+	var c Conversation
+	err := row.Scan(&c.ID, &c.ChannelID, &c.ChatID, &c.ChatType, &c.CustomerName, &c.Language, &c.Stage,
+		&c.Status, &c.Owner, &c.NeedsHuman, &c.NeedsHumanReason, &c.Facts, &c.Summary, &c.SummaryThrough,
+		&c.OptedOut, &c.WorkflowID, &c.CreatedAt, &c.UpdatedAt, &c.LastCustomerMessageAt, &c.LastMessageAt, &c.MessageCount)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return c, ErrNotFound
+	}
+	return c, err
+}
+
+// Conversation reads one conversation by id.
+func (s *Store) Conversation(ctx context.Context, id string) (Conversation, error) {
+	if !isUUID(id) {
+		return Conversation{}, ErrNotFound
+	}
+	c, err := scanConversation(s.Pool.QueryRow(ctx, `SELECT `+conversationCols+` FROM conversations c WHERE c.id = $1`, id))
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return c, fmt.Errorf("read conversation: %w", err)
+	}
+	return c, err
+}
+
+// ConversationByChat finds the conversation of a (channel, chat).
+func (s *Store) ConversationByChat(ctx context.Context, channelID, chatID string) (Conversation, error) {
+	return scanConversation(s.Pool.QueryRow(ctx,
+		`SELECT `+conversationCols+` FROM conversations c WHERE c.channel_id = $1 AND c.chat_id = $2`, channelID, chatID))
+}
+
+// InboundInput is a message that arrived on the webhook (customer or manager).
+type InboundInput struct {
+	ChannelID         string
+	ChatID            string
+	ChatType          string
+	ProviderMessageID string
+	Author            string // customer | manager
+	AuthorName        string
+	ContactName       string
+	Kind              string
+	Text              string
+	MediaURL          string
+	At                time.Time
+}
+
+// InboundResult says what RecordInbound did.
+type InboundResult struct {
+	ConversationID string
+	MessageID      int64
+	// Duplicate: the provider id was seen before; nothing new was stored.
+	Duplicate bool
+	// NeedsSignal: the workflow has not (confirmed) received this message yet.
+	NeedsSignal bool
+}
+
+// RecordInbound stores an inbound message exactly once per provider message id, creating the
+// conversation on first contact. A manager message makes the chat human-owned in the same
+// transaction, so a send that checks ownership right after sees it.
+func (s *Store) RecordInbound(ctx context.Context, in InboundInput) (InboundResult, error) {
+	var res InboundResult
+	if in.ChatType == "" {
+		in.ChatType = "whatsapp"
+	}
+	if in.Kind == "" {
+		in.Kind = "text"
+	}
+	if in.At.IsZero() {
+		in.At = time.Now()
+	}
+	err := s.InTx(ctx, func(tx pgx.Tx) error {
+		err := tx.QueryRow(ctx, `
+			INSERT INTO conversations (channel_id, chat_id, chat_type, customer_name)
+			VALUES ($1, $2, $3, $4)
+			ON CONFLICT (channel_id, chat_id) DO UPDATE
+			    SET customer_name = CASE WHEN conversations.customer_name = '' THEN EXCLUDED.customer_name
+			                             ELSE conversations.customer_name END
+			RETURNING id::text`, in.ChannelID, in.ChatID, in.ChatType, in.ContactName).Scan(&res.ConversationID)
+		if err != nil {
+			return fmt.Errorf("upsert conversation: %w", err)
+		}
+		tag, err := tx.Exec(ctx, `
+			INSERT INTO inbound_ledger (provider_message_id, conversation_id) VALUES ($1, $2)
+			ON CONFLICT (provider_message_id) DO NOTHING`, in.ProviderMessageID, res.ConversationID)
+		if err != nil {
+			return fmt.Errorf("record inbound ledger: %w", err)
+		}
+		if tag.RowsAffected() == 0 {
+			res.Duplicate = true
+			var signaled *time.Time
+			var msgID *int64
+			err := tx.QueryRow(ctx, `SELECT signaled_at, message_id FROM inbound_ledger WHERE provider_message_id = $1`,
+				in.ProviderMessageID).Scan(&signaled, &msgID)
+			if err != nil {
+				return fmt.Errorf("read inbound ledger: %w", err)
+			}
+			res.NeedsSignal = signaled == nil
+			if msgID != nil {
+				res.MessageID = *msgID
+			}
+			return nil
+		}
+		direction, author := "in", in.Author
+		if author == "manager" {
+			direction = "out"
+		}
+		err = tx.QueryRow(ctx, `
+			INSERT INTO messages (conversation_id, direction, author, author_name, kind, text, media_url,
+			                      provider_message_id, created_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`,
+			res.ConversationID, direction, author, in.AuthorName, in.Kind, in.Text, in.MediaURL, in.ProviderMessageID, in.At).
+			Scan(&res.MessageID)
+		if err != nil {
+			return fmt.Errorf("store message: %w", err)
+		}
+		if _, err := tx.Exec(ctx, `UPDATE inbound_ledger SET message_id = $2 WHERE provider_message_id = $1`,
+			in.ProviderMessageID, res.MessageID); err != nil {
+			return err
+		}
+		if author == "manager" {
+			_, err = tx.Exec(ctx, `UPDATE conversations SET owner = 'human', last_message_at = $2, updated_at = now() WHERE id = $1`,
+				res.ConversationID, in.At)
+		} else {
+			_, err = tx.Exec(ctx, `
+				UPDATE conversations SET last_customer_message_at = greatest(coalesce(last_customer_message_at, $2), $2),
+				    last_message_at = greatest(coalesce(last_message_at, $2), $2),
+				    status = CASE WHEN status = 'closed' THEN 'active' ELSE status END, updated_at = now()
+				WHERE id = $1`, res.ConversationID, in.At)
+		}
+		if err != nil {
+			return fmt.Errorf("update conversation: %w", err)
+		}
+		res.NeedsSignal = true
+		return nil
+	})
+	return res, err
+}
+
+// MarkSignaled records that the workflow has the message.
+func (s *Store) MarkSignaled(ctx context.Context, providerMessageID string) error {
+	_, err := s.Pool.Exec(ctx, `UPDATE inbound_ledger SET signaled_at = now() WHERE provider_message_id = $1 AND signaled_at IS NULL`,
+		providerMessageID)
+	return err
+}
+
+// ConversationState is what the workflow persists after a turn or a state change.
+type ConversationState struct {
+	ID               string
+	Stage            string
+	Language         string
+	Status           string
+	Owner            string
+	NeedsHuman       bool
+	NeedsHumanReason string
+	Facts            json.RawMessage
+}
+
+// SaveConversationState writes the workflow's view of the conversation.
+func (s *Store) SaveConversationState(ctx context.Context, st ConversationState) error {
+	facts := st.Facts
+	if len(facts) == 0 {
+		facts = json.RawMessage(`{}`)
+	}
+	_, err := s.Pool.Exec(ctx, `
+		UPDATE conversations SET stage = $2, language = $3, status = $4, owner = $5, needs_human = $6,
+		    needs_human_reason = $7, facts = $8, updated_at = now()
+		WHERE id = $1`, st.ID, st.Stage, st.Language, st.Status, st.Owner, st.NeedsHuman, st.NeedsHumanReason, facts)
+	if err != nil {
+		return fmt.Errorf("save conversation state: %w", err)
+	}
+	return nil
+}
+
+// SetOwner changes who owns the chat (bot or human).
+func (s *Store) SetOwner(ctx context.Context, id, owner string) error {
+	_, err := s.Pool.Exec(ctx, `UPDATE conversations SET owner = $2, updated_at = now() WHERE id = $1`, id, owner)
+	return err
+}
+
+// SaveSummary stores the facts-only summary of messages up to throughMessage.
+func (s *Store) SaveSummary(ctx context.Context, id, summary string, throughMessage int64) error {
+	_, err := s.Pool.Exec(ctx, `UPDATE conversations SET summary = $2, summary_through_message = $3, updated_at = now()
+		WHERE id = $1 AND summary_through_message <= $3`, id, summary, throughMessage)
+	return err
+}
+
+// Message is one stored message.
+type Message struct {
+	ID                int64           `json:"id"`
+	ConversationID    string          `json:"conversation_id"`
+	Direction         string          `json:"direction"`
+	Author            string          `json:"author"`
+	AuthorName        string          `json:"author_name"`
+	Kind              string          `json:"kind"`
+	Text              string          `json:"text"`
+	MediaURL          string          `json:"media_url"`
+	ProviderMessageID *string         `json:"provider_message_id"`
+	Language          string          `json:"language"`
+	Model             string          `json:"model"`
+	PromptTokens      int             `json:"prompt_tokens"`
+	CompletionTokens  int             `json:"completion_tokens"`
+	CostUSD           float64         `json:"cost_usd"`
+	TurnID            *int64          `json:"turn_id"`
+	Metadata          json.RawMessage `json:"metadata"`
+	CreatedAt         time.Time       `json:"created_at"`
+	DeliveryStatus    *string         `json:"delivery_status,omitempty"`
+}
+
+const messageCols = `m.id, m.conversation_id::text, m.direction, m.author, m.author_name, m.kind, m.text, m.media_url,
+	m.provider_message_id, m.language, m.model, m.prompt_tokens, m.completion_tokens, m.cost_usd::float8, m.turn_id,
+	m.metadata, m.created_at,
+	(SELECT o.status FROM outbound_ledger o WHERE o.message_id = m.id LIMIT 1)`
+
+func scanMessages(rows pgx.Rows) ([]Message, error) {
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Message, error) {
+		var m Message
+		err := r.Scan(&m.ID, &m.ConversationID, &m.Direction, &m.Author, &m.AuthorName, &m.Kind, &m.Text, &m.MediaURL,
+			&m.ProviderMessageID, &m.Language, &m.Model, &m.PromptTokens, &m.CompletionTokens, &m.CostUSD, &m.TurnID,
+			&m.Metadata, &m.CreatedAt, &m.DeliveryStatus)
+		return m, err
+	})
+}
+
+// Messages returns a conversation's messages in order; afterID > 0 returns only newer ones,
+// limit > 0 keeps the last `limit`.
+func (s *Store) Messages(ctx context.Context, conversationID string, afterID int64, limit int) ([]Message, error) {
+	if !isUUID(conversationID) {
+		return nil, ErrNotFound
+	}
+	q := `SELECT ` + messageCols + ` FROM messages m WHERE m.conversation_id = $1 AND m.id > $2 ORDER BY m.id`
+	args := []any{conversationID, afterID}
+	if limit > 0 {
+		q = `SELECT * FROM (SELECT ` + messageCols + ` FROM messages m WHERE m.conversation_id = $1 AND m.id > $2
+			ORDER BY m.id DESC LIMIT $3) t ORDER BY 1`
+		args = append(args, limit)
+	}
+	rows, err := s.Pool.Query(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list messages: %w", err)
+	}
+	return scanMessages(rows)
+}
+
+// MessagesByID returns the given messages in id order.
+func (s *Store) MessagesByID(ctx context.Context, ids []int64) ([]Message, error) {
+	rows, err := s.Pool.Query(ctx, `SELECT `+messageCols+` FROM messages m WHERE m.id = ANY($1) ORDER BY m.id`, ids)
+	if err != nil {
+		return nil, fmt.Errorf("read messages: %w", err)
+	}
+	return scanMessages(rows)
+}
+
+// ConversationFilter selects conversations for lists and exports. Every field is optional.
+type ConversationFilter struct {
+	Status, Stage, Language, Owner string
+	NeedsHuman                     *bool
+	From, To                       *time.Time // on last message time
+	Query                          string     // phone digits, name or company
+	Limit, Offset                  int
+}
+
+// ListConversations returns a page of conversations, newest activity first, and the total.
+func (s *Store) ListConversations(ctx context.Context, f ConversationFilter) ([]Conversation, int, error) {
+	where, args := []string{"true"}, []any{}
+	add := func(cond string, v any) {
+		args = append(args, v)
+		where = append(where, strings.ReplaceAll(cond, "?", "$"+strconv.Itoa(len(args))))
+	}
+	if f.Status != "" {
+		add("c.status = ?", f.Status)
+	}
+	if f.Stage != "" {
+		add("c.stage = ?", f.Stage)
+	}
+	if f.Language != "" {
+		add("c.language = ?", f.Language)
+	}
+	if f.Owner != "" {
+		add("c.owner = ?", f.Owner)
+	}
+	if f.NeedsHuman != nil {
+		add("c.needs_human = ?", *f.NeedsHuman)
+	}
+	if f.From != nil {
+		add("coalesce(c.last_message_at, c.created_at) >= ?", *f.From)
+	}
+	if f.To != nil {
+		add("coalesce(c.last_message_at, c.created_at) < ?", *f.To)
+	}
+	if q := strings.TrimSpace(f.Query); q != "" {
+		digits := strings.Map(func(r rune) rune {
+			if r >= '0' && r <= '9' {
+				return r
+			}
+			return -1
+		}, q)
+		args = append(args, "%"+escapeLike(q)+"%")
+		n := strconv.Itoa(len(args))
+		cond := "(c.customer_name ILIKE $" + n + " OR c.facts->>'name' ILIKE $" + n + " OR c.facts->>'company' ILIKE $" + n
+		if len(digits) >= 3 {
+			args = append(args, "%"+digits+"%")
+			cond += " OR c.chat_id LIKE $" + strconv.Itoa(len(args))
+		}
+		where = append(where, cond+")")
+	}
+	if f.Limit <= 0 || f.Limit > 200 {
+		f.Limit = 50
+	}
+	cond := strings.Join(where, " AND ")
+	var total int
+	if err := s.Pool.QueryRow(ctx, `SELECT count(*) FROM conversations c WHERE `+cond, args...).Scan(&total); err != nil {
+		return nil, 0, fmt.Errorf("count conversations: %w", err)
+	}
+	args = append(args, f.Limit, f.Offset)
+	rows, err := s.Pool.Query(ctx, `SELECT `+conversationCols+` FROM conversations c WHERE `+cond+`
+		ORDER BY coalesce(c.last_message_at, c.created_at) DESC, c.id
+		LIMIT $`+strconv.Itoa(len(args)-1)+` OFFSET $`+strconv.Itoa(len(args)), args...)
+	if err != nil {
+		return nil, 0, fmt.Errorf("list conversations: %w", err)
+	}
+	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Conversation, error) { return scanConversation(r) })
+	return list, total, err
+}
+
+func escapeLike(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+func isUUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i, r := range s {
+		switch i {
+		case 8, 13, 18, 23:
+			if r != '-' {
+				return false
+			}
+		default:
+			if !(r >= '0' && r <= '9' || r >= 'a' && r <= 'f' || r >= 'A' && r <= 'F') {
+				return false
+			}
+		}
+	}
+	return true
+}
