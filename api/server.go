@@ -7,7 +7,9 @@ import (
 	"crypto/subtle"
 	"errors"
 	"log/slog"
+	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -37,6 +39,9 @@ type Server struct {
 	Echo *echo.Echo
 	// V1 is the authenticated /api/v1 group; feature packages add routes to it.
 	V1 *echo.Group
+
+	inbound  *Inbound
+	settings *settingsCache
 }
 
 // New builds the router with the common middleware and the foundation routes.
@@ -48,6 +53,18 @@ func New(d Deps) *Server {
 	e.Server.ReadTimeout = 30 * time.Second
 	e.Server.WriteTimeout = 5 * time.Minute // CSV exports stream
 	e.Server.IdleTimeout = 2 * time.Minute
+	// Client addresses come from the connection unless the peer is a trusted proxy: the
+	// webhook's IP allowlist must not be fooled by a forged X-Forwarded-For.
+	e.IPExtractor = echo.ExtractIPDirect()
+	if len(d.Config.TrustedProxies) > 0 {
+		var opts []echo.TrustOption
+		for _, c := range d.Config.TrustedProxies {
+			if _, n, err := net.ParseCIDR(strings.TrimSpace(c)); err == nil {
+				opts = append(opts, echo.TrustIPRange(n))
+			}
+		}
+		e.IPExtractor = echo.ExtractIPFromXFFHeader(opts...)
+	}
 
 	e.Use(middleware.RequestID())
 	e.Use(accessLog(d.Log))
@@ -61,7 +78,7 @@ func New(d Deps) *Server {
 	// The Wazzup contract caps bodies at 1 MB; nothing else we accept is larger.
 	e.Use(middleware.BodyLimit("1M"))
 
-	s := &Server{Deps: d, Echo: e}
+	s := &Server{Deps: d, Echo: e, settings: &settingsCache{store: d.Store, ttl: 5 * time.Second}}
 	e.GET("/health", s.health)
 	e.GET("/health/ready", s.ready)
 	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(d.Gatherer, promhttp.HandlerOpts{})))
@@ -139,5 +156,19 @@ func (s *Server) Start(ctx context.Context, addr string) error {
 // Build is New plus every feature's routes.
 func Build(d Deps) (*Server, error) {
 	s := New(d)
+	channels := map[string]bool{}
+	for _, c := range d.Config.Wazzup.ChannelIDs {
+		if c = strings.TrimSpace(c); c != "" {
+			channels[c] = true
+		}
+	}
+	s.inbound = &Inbound{
+		Store: d.Store, Temporal: d.Temporal, TaskQueue: d.Config.TaskQueue, Channels: channels, Log: d.Log,
+		MaxChars: func(ctx context.Context) int { return s.settings.get(ctx).Conversation.MaxInboundChars },
+		OnMetric: func(r string) { d.Metrics.WebhookMessages.WithLabelValues("wazzup", r).Inc() },
+	}
+	s.registerWazzup()
+	s.registerConversations()
+	s.registerSimulator()
 	return s, nil
 }

@@ -113,6 +113,8 @@ type Config struct {
 	LogFormat string `envconfig:"LOG_FORMAT" default:"text"`
 
 	HTTPAddr      string `envconfig:"HTTP_ADDR" default:":8080"`
+	// TrustedProxies (CIDRs) may set X-Forwarded-For; otherwise the peer address is the client.
+	TrustedProxies []string `envconfig:"TRUSTED_PROXIES"`
 	PublicBaseURL string `envconfig:"PUBLIC_BASE_URL" default:"http://localhost:8080"`
 	DatabaseURL   Secret `envconfig:"DATABASE_URL"`
 
@@ -187,6 +189,11 @@ func (c Config) Validate() error {
 	}
 	if c.DebounceWindow < 500*time.Millisecond || c.DebounceWindow > time.Minute {
 		bad("DEBOUNCE_WINDOW", fmt.Sprintf("must be between 500ms and 1m, got %s", c.DebounceWindow))
+	}
+	for _, cidr := range c.TrustedProxies {
+		if _, _, err := net.ParseCIDR(strings.TrimSpace(cidr)); err != nil {
+			bad("TRUSTED_PROXIES", fmt.Sprintf("%q is not a CIDR", cidr))
+		}
 	}
 	for _, cidr := range c.Wazzup.AllowedIPs {
 		if _, _, err := net.ParseCIDR(strings.TrimSpace(cidr)); err != nil && net.ParseIP(strings.TrimSpace(cidr)) == nil {
