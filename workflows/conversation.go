@@ -117,6 +117,11 @@ func (w *conversation) run(ctx workflow.Context) error {
 	manager := workflow.GetSignalChannel(ctx, SignalManagerMessage)
 	handBack := workflow.GetSignalChannel(ctx, SignalHandBack)
 	for {
+		// Arm the debounce before waiting: a run that continued as new may carry pending messages.
+		w.armTimer(ctx)
+		if w.shouldContinueAsNew(ctx) {
+			return w.continueAsNew(ctx, customer, manager, handBack)
+		}
 		sel := workflow.NewSelector(ctx)
 		sel.AddReceive(customer, func(c workflow.ReceiveChannel, _ bool) {
 			var s CustomerMessageSignal
@@ -145,10 +150,6 @@ func (w *conversation) run(ctx workflow.Context) error {
 			})
 		}
 		sel.Select(ctx)
-		w.armTimer(ctx)
-		if w.shouldContinueAsNew(ctx) {
-			return w.continueAsNew(ctx, customer, manager, handBack)
-		}
 	}
 }
 

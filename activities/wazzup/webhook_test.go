@@ -20,11 +20,11 @@ func sample(t *testing.T, name string) []byte {
 
 func TestParseEverySample(t *testing.T) {
 	cases := []struct {
-		file                 string
-		test                 bool
-		customers, managers  int
-		echoes, statuses     int
-		invalid              int
+		file                string
+		test                bool
+		customers, managers int
+		echoes, statuses    int
+		invalid             int
 	}{
 		{file: "test-ping.json", test: true},
 		{file: "text-en-greeting.json", customers: 1},

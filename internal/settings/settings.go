@@ -300,8 +300,8 @@ func (s Settings) Validate() error {
 	if c.MaxInboundChars < 200 || c.MaxInboundChars > 20000 {
 		bad("conversation.max_inbound_chars", "must be 200..20000")
 	}
-	if c.ContinueAsNewEvents != 0 && (c.ContinueAsNewEvents < 50 || c.ContinueAsNewEvents > 50000) {
-		bad("conversation.continue_as_new_events", "must be 0 or 50..50000")
+	if c.ContinueAsNewEvents != 0 && (c.ContinueAsNewEvents < 20 || c.ContinueAsNewEvents > 50000) {
+		bad("conversation.continue_as_new_events", "must be 0 or 20..50000")
 	}
 
 	l := s.LLM

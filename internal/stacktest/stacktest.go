@@ -251,3 +251,32 @@ func (s *Stack) ReplyRequests() []llmtest.ChatRequest {
 
 // Ctx is a context bounded by d.
 func (s *Stack) Ctx(d time.Duration) context.Context { return testenv.Ctx(s.T, d) }
+
+// LogHistory writes a conversation workflow's history (all runs) to the test log: event
+// types with activity names and failures. Tests call it when they fail.
+func (s *Stack) LogHistory(conversationID string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	it := s.Temporal.GetWorkflowHistory(ctx, workflows.ConversationWorkflowID(conversationID), "", false, 0)
+	for it.HasNext() {
+		e, err := it.Next()
+		if err != nil {
+			s.T.Logf("history: %v", err)
+			return
+		}
+		line := fmt.Sprintf("%3d %s %s", e.GetEventId(), e.GetEventTime().AsTime().Format("15:04:05.000"), e.GetEventType())
+		if a := e.GetActivityTaskScheduledEventAttributes(); a != nil {
+			line += " " + a.GetActivityType().GetName()
+		}
+		if a := e.GetActivityTaskFailedEventAttributes(); a != nil {
+			line += " " + a.GetFailure().GetMessage()
+		}
+		if a := e.GetWorkflowTaskFailedEventAttributes(); a != nil {
+			line += " " + a.GetFailure().GetMessage()
+		}
+		if a := e.GetWorkflowExecutionSignaledEventAttributes(); a != nil {
+			line += " " + a.GetSignalName()
+		}
+		s.T.Log(line)
+	}
+}

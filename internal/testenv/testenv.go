@@ -8,7 +8,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"strings"
@@ -95,7 +94,8 @@ func Temporal(t testing.TB) client.Client {
 	clientOnce.Do(func() {
 		sharedC, clientErr = client.Dial(client.Options{
 			HostPort: addr, Namespace: "default",
-			Logger: tlog.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil))),
+			// Warnings and errors (workflow task failures, panics) go to stderr: go test shows them.
+			Logger: tlog.NewStructuredLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))),
 		})
 	})
 	if clientErr != nil {
