@@ -44,7 +44,9 @@ type Error struct {
 	Body   string
 }
 
-func (e *Error) Error() string { return fmt.Sprintf("embeddings server answered %d: %s", e.Status, e.Body) }
+func (e *Error) Error() string {
+	return fmt.Sprintf("embeddings server answered %d: %s", e.Status, e.Body)
+}
 
 // Retryable reports whether another attempt may succeed.
 func (e *Error) Retryable() bool { return e.Status == http.StatusTooManyRequests || e.Status >= 500 }

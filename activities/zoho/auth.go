@@ -98,7 +98,9 @@ func NewAuth(c Credentials, store TokenStore, log *slog.Logger) *Auth {
 }
 
 // key identifies the token of one client at one data centre.
-func (a *Auth) key() string { return strings.TrimRight(a.Creds.AccountsURL, "/") + "|" + a.Creds.ClientID }
+func (a *Auth) key() string {
+	return strings.TrimRight(a.Creds.AccountsURL, "/") + "|" + a.Creds.ClientID
+}
 
 func (a *Auth) fresh(t db.ZohoToken) bool {
 	return t.AccessToken != "" && a.Now().Add(a.RefreshMargin).Before(t.ExpiresAt)

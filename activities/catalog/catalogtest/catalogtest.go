@@ -115,10 +115,18 @@ func mustDecode(b []byte, into any) {
 func (s *Server) Close() { s.srv.Close() }
 
 // FailCategory makes every category_products request for slug answer f.
-func (s *Server) FailCategory(slug string, f Failure) { s.mu.Lock(); s.failCat[slug] = f; s.mu.Unlock() }
+func (s *Server) FailCategory(slug string, f Failure) {
+	s.mu.Lock()
+	s.failCat[slug] = f
+	s.mu.Unlock()
+}
 
 // FailProduct makes every product request for slug answer f.
-func (s *Server) FailProduct(slug string, f Failure) { s.mu.Lock(); s.failProd[slug] = f; s.mu.Unlock() }
+func (s *Server) FailProduct(slug string, f Failure) {
+	s.mu.Lock()
+	s.failProd[slug] = f
+	s.mu.Unlock()
+}
 
 // FailNth makes the n-th request from now (1 = the next one) answer f, once.
 func (s *Server) FailNth(n int, f Failure) {
@@ -128,7 +136,11 @@ func (s *Server) FailNth(n int, f Failure) {
 }
 
 // FailNext queues failures for the next requests, in order.
-func (s *Server) FailNext(fs ...Failure) { s.mu.Lock(); s.failNext = append(s.failNext, fs...); s.mu.Unlock() }
+func (s *Server) FailNext(fs ...Failure) {
+	s.mu.Lock()
+	s.failNext = append(s.failNext, fs...)
+	s.mu.Unlock()
+}
 
 // Heal removes every injected failure.
 func (s *Server) Heal() {

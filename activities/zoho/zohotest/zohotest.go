@@ -126,7 +126,11 @@ func (s *Server) ExpireAccessTokens() { s.mu.Lock(); s.tokens = map[string]time.
 func (s *Server) Refreshes() int { s.mu.Lock(); defer s.mu.Unlock(); return s.refreshes }
 
 // FailNext queues failures for the next API calls (not the token endpoint).
-func (s *Server) FailNext(fs ...Failure) { s.mu.Lock(); s.apiFail = append(s.apiFail, fs...); s.mu.Unlock() }
+func (s *Server) FailNext(fs ...Failure) {
+	s.mu.Lock()
+	s.apiFail = append(s.apiFail, fs...)
+	s.mu.Unlock()
+}
 
 // FailTokenNext queues failures for the next token requests.
 func (s *Server) FailTokenNext(fs ...Failure) {
