@@ -5,16 +5,31 @@
 package activities
 
 import (
+	"io/fs"
 	"log/slog"
 
+	"github.com/treejar/noor/activities/catalog"
+	"github.com/treejar/noor/activities/embed"
+	"github.com/treejar/noor/activities/knowledge"
+	"github.com/treejar/noor/activities/retrieval"
+	"github.com/treejar/noor/activities/zoho"
 	"github.com/treejar/noor/db"
 	"github.com/treejar/noor/internal/config"
+	"github.com/treejar/noor/internal/demodata"
 	"github.com/treejar/noor/internal/metrics"
 )
 
 // Set is every activity group a worker registers.
 type Set struct {
-	Settings *Settings
+	Settings  *Settings
+	Catalog   *catalog.Activities
+	Knowledge *knowledge.Activities
+
+	// Shared clients other groups use (not activities themselves).
+	Embedder  embed.Embedder
+	Retriever *retrieval.Retriever
+	Zoho      *zoho.Client     // nil without Zoho credentials
+	Stock     zoho.StockSource // Zoho Inventory or the built-in local inventory
 }
 
 // All lists the activity structs for registration.
@@ -22,6 +37,12 @@ func (s *Set) All() []any {
 	out := []any{}
 	if s.Settings != nil {
 		out = append(out, s.Settings)
+	}
+	if s.Catalog != nil {
+		out = append(out, s.Catalog)
+	}
+	if s.Knowledge != nil {
+		out = append(out, s.Knowledge)
 	}
 	return out
 }
@@ -37,7 +58,35 @@ type Deps struct {
 // Build creates every activity group, choosing each provider from the configuration:
 // the live integration when it is configured, the built-in local one otherwise.
 func Build(d Deps) (*Set, error) {
-	return &Set{
-		Settings: &Settings{Store: d.Store, Env: d.Config},
-	}, nil
+	log := d.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s := &Set{Settings: &Settings{Store: d.Store, Env: d.Config}}
+	s.Embedder = embed.New(d.Config.Embeddings)
+	var src catalog.Source
+	if d.Config.CatalogAPIURL != "" {
+		src = catalog.NewClient(d.Config.CatalogAPIURL)
+	} else {
+		sub, err := fs.Sub(demodata.FS, "catalog")
+		if err != nil {
+			return nil, err
+		}
+		src = catalog.Snapshot{FS: sub}
+	}
+	s.Catalog = &catalog.Activities{Source: src, Store: d.Store, Embedder: s.Embedder, Log: log}
+	s.Stock = &zoho.LocalInventory{Store: d.Store}
+	if d.Config.Zoho.Live() {
+		s.Zoho = zoho.New(d.Config.Zoho, d.Store, log)
+		s.Catalog.Inventory = s.Zoho.Inventory
+		s.Stock = s.Zoho.Inventory
+	}
+	s.Knowledge = &knowledge.Activities{Indexer: &knowledge.Indexer{Store: d.Store, Embedder: s.Embedder, Log: log},
+		Dir: d.Config.KnowledgeDir}
+	var extractor retrieval.FilterExtractor
+	if d.Config.LLM.Configured() {
+		extractor = retrieval.NewLLMExtractor(d.Config.LLM.BaseURL, d.Config.LLM.APIKey.Reveal(), d.Config.LLM.FastModel)
+	}
+	s.Retriever = retrieval.New(d.Store, s.Embedder, extractor, log)
+	return s, nil
 }

@@ -210,3 +210,7 @@ var arabicConcepts = func() map[string][]string {
 	}
 	return m
 }()
+
+// Concepts returns the English catalog words for a normalised Arabic word (see Words), or
+// nil. Retrieval uses it to search the English full-text index with Arabic queries.
+func Concepts(word string) []string { return arabicConcepts[word] }

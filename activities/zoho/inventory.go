@@ -163,3 +163,10 @@ func (inv *Inventory) Stocks(ctx context.Context, skus []string, concurrency int
 	wg.Wait()
 	return out, terminal
 }
+
+// CheckAuth makes sure a valid access token can be had (a cheap preflight: a revoked
+// refresh token fails here with ErrAuthRevoked).
+func (inv *Inventory) CheckAuth(ctx context.Context) error {
+	_, err := inv.API.Auth.Token(ctx)
+	return err
+}
