@@ -172,7 +172,7 @@ func (a *Activities) SyncCatalogPage(ctx context.Context, in SyncPageInput) (Syn
 			default:
 				res.Unchanged++
 			}
-			activity.RecordHeartbeat(ctx, res.Seen)
+			recordHeartbeat(ctx, res.Seen)
 		}()
 	}
 	wg.Wait()

@@ -122,6 +122,7 @@ type Retriever struct {
 
 	mu      sync.Mutex
 	skus    map[string]skuEntry // NormalizeSKU(sku) -> product
+	vocab   map[string]bool     // full-text lexemes of the active catalog
 	skusAt  time.Time
 	skusTTL time.Duration
 }
@@ -140,7 +141,7 @@ func New(store *db.Store, e embed.Embedder, x FilterExtractor, log *slog.Logger)
 	}
 	minSim := 0.45
 	if _, ok := e.(*embed.HashedNGrams); ok {
-		minSim = 0.12
+		minSim = 0.16
 	}
 	return &Retriever{Store: store, Embedder: e, Extractor: x, Log: log, MinSimilarity: minSim, skusTTL: time.Minute}
 }
@@ -196,7 +197,7 @@ func (r *Retriever) Search(ctx context.Context, q Query) (Result, error) {
 		res.Took = time.Since(start)
 		return res, nil
 	}
-	if !res.Relaxed && noMatch(ranked, applied, r.MinSimilarity) {
+	if !res.Relaxed && r.noMatch(ctx, ranked, applied, text) {
 		res.NoMatch = true
 		res.Took = time.Since(start)
 		return res, nil
@@ -377,17 +378,52 @@ func idsOf(s []scored) []int64 {
 	return out
 }
 
-// noMatch: nothing but weak vector neighbours — say so instead of returning noise.
-func noMatch(ranked []scored, f Filters, minSim float64) bool {
+// noMatch: nothing but weak neighbours — say so instead of returning noise. Full-text
+// hits count only when most of the query's words exist in the catalog at all: "laboratory
+// benches and fume hoods" shares "bench" with a workstation, but it is not a bench we sell.
+func (r *Retriever) noMatch(ctx context.Context, ranked []scored, f Filters, text string) bool {
 	if f.Category != "" || f.SKU != "" {
 		return false
 	}
+	anyFTS := false
 	for _, s := range ranked {
-		if s.skuHit || s.ftsHit || s.filterHit || s.sim >= minSim {
+		if s.skuHit || s.filterHit || s.sim >= r.MinSimilarity {
 			return false
 		}
+		anyFTS = anyFTS || s.ftsHit
 	}
-	return true
+	if !anyFTS {
+		return true
+	}
+	cov, err := r.coverage(ctx, text)
+	if err != nil {
+		r.Log.Warn("query coverage", "err", err)
+		return false
+	}
+	return cov <= 0.5
+}
+
+// coverage is the share of the query's full-text lexemes that occur in the catalog.
+func (r *Retriever) coverage(ctx context.Context, text string) (float64, error) {
+	if _, err := r.skuIndex(ctx, false); err != nil {
+		return 0, err
+	}
+	r.mu.Lock()
+	vocab := r.vocab
+	r.mu.Unlock()
+	var lexemes []string
+	err := r.Store.Pool.QueryRow(ctx, `SELECT coalesce(array_agg(lexeme), '{}') FROM unnest(to_tsvector('english', $1))
+		WHERE lexeme !~ '^[0-9]+$'`, strings.Join(ftsWords(text), " ")).Scan(&lexemes)
+	if err != nil || len(lexemes) == 0 {
+		return 0, err
+	}
+	known := 0
+	for _, l := range lexemes {
+		if vocab[l] {
+			known++
+		}
+	}
+	return float64(known) / float64(len(lexemes)), nil
 }
 
 // where builds the SQL filter for f. Prices are effective customer prices; products with
@@ -690,6 +726,18 @@ func (r *Retriever) skuIndex(ctx context.Context, force bool) (map[string]skuEnt
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err
+	}
+	vrows, err := r.Store.Pool.Query(ctx, `SELECT word FROM ts_stat('SELECT search_tsv FROM products WHERE active')`)
+	if err != nil {
+		return nil, fmt.Errorf("load catalog vocabulary: %w", err)
+	}
+	words, err := pgx.CollectRows(vrows, pgx.RowTo[string])
+	if err != nil {
+		return nil, err
+	}
+	r.vocab = make(map[string]bool, len(words))
+	for _, w := range words {
+		r.vocab[w] = true
 	}
 	r.skus, r.skusAt = m, time.Now()
 	return m, nil
