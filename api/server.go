@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.temporal.io/sdk/client"
 
+	"github.com/treejar/noor/activities/retrieval"
 	"github.com/treejar/noor/db"
 	"github.com/treejar/noor/internal/config"
 	"github.com/treejar/noor/internal/metrics"
@@ -37,6 +38,8 @@ type Server struct {
 	Echo *echo.Echo
 	// V1 is the authenticated /api/v1 group; feature packages add routes to it.
 	V1 *echo.Group
+
+	retriever *retrieval.Retriever
 }
 
 // New builds the router with the common middleware and the foundation routes.
@@ -139,5 +142,6 @@ func (s *Server) Start(ctx context.Context, addr string) error {
 // Build is New plus every feature's routes.
 func Build(d Deps) (*Server, error) {
 	s := New(d)
+	s.registerProducts()
 	return s, nil
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -98,4 +99,55 @@ func (s *Store) DeactivateProductsNotSyncedSince(ctx context.Context, syncStart 
 		return 0, fmt.Errorf("deactivate products: %w", err)
 	}
 	return tag.RowsAffected(), nil
+}
+
+// ProductFilter is the product listing of the API.
+type ProductFilter struct {
+	Category           string
+	MinPrice, MaxPrice *float64
+	InStock, Active    *bool
+	Text               string
+	Limit, Offset      int
+}
+
+// ListProductIDs returns one page of product ids (by name) and the total matching count.
+func (s *Store) ListProductIDs(ctx context.Context, f ProductFilter) ([]int64, int, error) {
+	var conds []string
+	var args []any
+	arg := func(v any) string { args = append(args, v); return fmt.Sprintf("$%d", len(args)) }
+	if f.Category != "" {
+		a := arg(f.Category)
+		conds = append(conds, "(category_slug = "+a+" OR parent_category_slug = "+a+")")
+	}
+	if f.MinPrice != nil {
+		conds = append(conds, "coalesce(sale_price, price) >= "+arg(*f.MinPrice))
+	}
+	if f.MaxPrice != nil {
+		conds = append(conds, "coalesce(sale_price, price) <= "+arg(*f.MaxPrice)+" AND coalesce(price, 0) > 0")
+	}
+	if f.Active != nil {
+		conds = append(conds, "active = "+arg(*f.Active))
+	}
+	if f.InStock != nil {
+		conds = append(conds, `(CASE WHEN zoho_item_id IS NOT NULL AND zoho_stock IS NOT NULL THEN zoho_stock > 0
+			ELSE in_stock AND coalesce(stock_quantity, 1) > 0 END) = `+arg(*f.InStock))
+	}
+	if t := strings.TrimSpace(f.Text); t != "" {
+		a := arg(t)
+		conds = append(conds, "(search_tsv @@ websearch_to_tsquery('english', "+a+") OR name ILIKE '%' || "+a+" || '%' OR sku ILIKE '%' || "+a+" || '%')")
+	}
+	where := "true"
+	if len(conds) > 0 {
+		where = strings.Join(conds, " AND ")
+	}
+	var total int
+	if err := s.Pool.QueryRow(ctx, "SELECT count(*) FROM products WHERE "+where, args...).Scan(&total); err != nil {
+		return nil, 0, fmt.Errorf("count products: %w", err)
+	}
+	rows, err := s.Pool.Query(ctx, "SELECT id FROM products WHERE "+where+" ORDER BY name, id LIMIT "+arg(f.Limit)+" OFFSET "+arg(f.Offset), args...)
+	if err != nil {
+		return nil, 0, fmt.Errorf("list products: %w", err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	return ids, total, err
 }

@@ -634,6 +634,11 @@ func ftsWords(text string) []string {
 	return out
 }
 
+// Products reads products (active or not) by id, in the given order.
+func (r *Retriever) Products(ctx context.Context, ids []int64) ([]Product, error) {
+	return r.load(ctx, ids)
+}
+
 // load reads products by id, in the given order.
 func (r *Retriever) load(ctx context.Context, ids []int64) ([]Product, error) {
 	if len(ids) == 0 {
