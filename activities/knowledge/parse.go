@@ -144,7 +144,8 @@ func ParseHTML(page []byte) (title string, sections []Section, err error) {
 		case html.CommentNode:
 			return
 		case html.TextNode:
-			body.WriteString(n.Data)
+			// Source line breaks are just whitespace in HTML.
+			body.WriteString(strings.ReplaceAll(n.Data, "\n", " "))
 			return
 		case html.ElementNode:
 			if skipElems[n.DataAtom] || hidden(n) {

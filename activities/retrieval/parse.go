@@ -299,6 +299,7 @@ func init() {
 	add("accessories", "accessory", "accessories", "اكسسوارات")
 	add("partitions-acoustic-panels", "acoustic panel", "partition", "divider", "desk screen", "privacy screen", "acoustic", "فاصل", "قواطع", "عازل صوت", "الواح صوتية")
 	add("planters-decor", "planter", "plant", "moss wall", "decor", "greenery", "نبات", "نباتات", "زرع")
+	add("cafeteria-furniture", "cafeteria chair", "cafe chair", "canteen chair", "cafeteria table", "كرسي كافتيريا", "كراسي كافتيريا")
 	add("outdoor-cafeteria", "cafeteria", "canteen", "bar stool", "stool", "cafe", "pantry", "كافتيريا", "مطبخ")
 	// Longest phrases first, so "executive chair" wins over "chair".
 	for i := 1; i < len(categoryRules); i++ {
