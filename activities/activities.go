@@ -5,15 +5,21 @@
 package activities
 
 import (
+	"io/fs"
 	"log/slog"
 
+	"github.com/treejar/noor/activities/catalog"
+	"github.com/treejar/noor/activities/embed"
+	"github.com/treejar/noor/activities/knowledge"
 	"github.com/treejar/noor/activities/llm"
+	"github.com/treejar/noor/activities/retrieval"
 	"github.com/treejar/noor/activities/wazzup"
-	"github.com/treejar/noor/prompts"
-
+	"github.com/treejar/noor/activities/zoho"
 	"github.com/treejar/noor/db"
 	"github.com/treejar/noor/internal/config"
+	"github.com/treejar/noor/internal/demodata"
 	"github.com/treejar/noor/internal/metrics"
+	"github.com/treejar/noor/prompts"
 )
 
 // Set is every activity group a worker registers.
@@ -21,15 +27,33 @@ type Set struct {
 	Settings     *Settings
 	Conversation *Conversation
 	Messaging    *Messaging
+	Catalog      *catalog.Activities
+	Knowledge    *knowledge.Activities
+
+	// Shared clients other groups use (not activities themselves).
+	Embedder  embed.Embedder
+	Retriever *retrieval.Retriever
+	Zoho      *zoho.Client     // nil without Zoho credentials
+	Stock     zoho.StockSource // Zoho Inventory or the built-in local inventory
 }
 
 // All lists the activity structs for registration.
 func (s *Set) All() []any {
 	out := []any{}
-	for _, g := range []any{s.Settings, s.Conversation, s.Messaging} {
-		if g != nil {
-			out = append(out, g)
-		}
+	if s.Settings != nil {
+		out = append(out, s.Settings)
+	}
+	if s.Conversation != nil {
+		out = append(out, s.Conversation)
+	}
+	if s.Messaging != nil {
+		out = append(out, s.Messaging)
+	}
+	if s.Catalog != nil {
+		out = append(out, s.Catalog)
+	}
+	if s.Knowledge != nil {
+		out = append(out, s.Knowledge)
 	}
 	return out
 }
@@ -49,18 +73,47 @@ type Deps struct {
 // Build creates every activity group, choosing each provider from the configuration:
 // the live integration when it is configured, the built-in local one otherwise.
 func Build(d Deps) (*Set, error) {
-	if d.Log == nil {
-		d.Log = slog.Default()
+	log := d.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
 	}
-	set := &Set{Settings: &Settings{Store: d.Store, Env: d.Config}}
+	s := &Set{Settings: &Settings{Store: d.Store, Env: d.Config}}
 
-	// Catalog, stock and knowledge: the built-in PostgreSQL implementation.
-	catalog := sqlCatalog{store: d.Store, lowStock: 5}
+	// Catalog, embeddings, stock, retrieval and the knowledge base.
+	s.Embedder = embed.New(d.Config.Embeddings)
+	var src catalog.Source
+	if d.Config.CatalogAPIURL != "" {
+		src = catalog.NewClient(d.Config.CatalogAPIURL)
+	} else {
+		sub, err := fs.Sub(demodata.FS, "catalog")
+		if err != nil {
+			return nil, err
+		}
+		src = catalog.Snapshot{FS: sub}
+	}
+	s.Catalog = &catalog.Activities{Source: src, Store: d.Store, Embedder: s.Embedder, Log: log}
+	s.Stock = &zoho.LocalInventory{Store: d.Store}
+	if d.Config.Zoho.Live() {
+		s.Zoho = zoho.New(d.Config.Zoho, d.Store, log)
+		s.Catalog.Inventory = s.Zoho.Inventory
+		s.Stock = s.Zoho.Inventory
+	}
+	s.Knowledge = &knowledge.Activities{Indexer: &knowledge.Indexer{Store: d.Store, Embedder: s.Embedder, Log: log},
+		Dir: d.Config.KnowledgeDir}
+	var extractor retrieval.FilterExtractor
+	if d.Config.LLM.Configured() {
+		extractor = retrieval.NewLLMExtractor(d.Config.LLM.BaseURL, d.Config.LLM.APIKey.Reveal(), d.Config.LLM.FastModel)
+	}
+	s.Retriever = retrieval.New(d.Store, s.Embedder, extractor, log)
+
+	// The agent's tools.
 	tools := &ToolRegistry{}
 	for _, t := range coreWorkflowTools() {
 		tools.Register(t)
 	}
-	for _, t := range catalogTools(catalog, catalog, catalog) {
+	lowStock := 5
+	cat := catalogProvider{retriever: s.Retriever, stock: s.Stock, lowStock: lowStock}
+	for _, t := range catalogTools(cat, cat, cat) {
 		tools.Register(t)
 	}
 
@@ -72,16 +125,16 @@ func Build(d Deps) (*Set, error) {
 	if d.Prompts != nil {
 		prompter = d.Prompts
 	}
-	set.Conversation = &Conversation{Store: d.Store, LLM: chat, Prompts: prompter, Tools: tools, Config: d.Config,
-		Log: d.Log, Metrics: d.Metrics, Settings: set.Settings}
+	s.Conversation = &Conversation{Store: d.Store, LLM: chat, Prompts: prompter, Tools: tools, Config: d.Config,
+		Log: log, Metrics: d.Metrics, Settings: s.Settings}
 
-	notifier := Notifier(logNotifier{log: d.Log, m: d.Metrics})
+	notifier := Notifier(logNotifier{log: log, m: d.Metrics})
 	if d.Notifier != nil {
 		notifier = d.Notifier
 	}
-	set.Messaging = &Messaging{Store: d.Store, Simulator: simulatorMessenger{}, Notifier: notifier, Log: d.Log, Metrics: d.Metrics}
+	s.Messaging = &Messaging{Store: d.Store, Simulator: simulatorMessenger{}, Notifier: notifier, Log: log, Metrics: d.Metrics}
 	if d.Config.Wazzup.Live() {
-		set.Messaging.Wazzup = wazzup.NewClient(d.Config.Wazzup.APIURL, d.Config.Wazzup.APIKey.Reveal())
+		s.Messaging.Wazzup = wazzup.NewClient(d.Config.Wazzup.APIURL, d.Config.Wazzup.APIKey.Reveal())
 	}
-	return set, nil
+	return s, nil
 }

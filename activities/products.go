@@ -7,7 +7,8 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/treejar/noor/db"
+	"github.com/treejar/noor/activities/retrieval"
+	"github.com/treejar/noor/activities/zoho"
 )
 
 // ProductQuery is what search_products asks for.
@@ -80,107 +81,99 @@ type KnowledgeSearcher interface {
 	SearchKnowledge(ctx context.Context, text string, limit int) ([]KnowledgeHit, error)
 }
 
-// sqlCatalog is the built-in local catalog: PostgreSQL full-text over products and the
-// knowledge base, stock from the catalog or the last Zoho figure. Hybrid retrieval
-// replaces the search when it is wired in.
-type sqlCatalog struct {
-	store    *db.Store
-	lowStock int
+// catalogProvider answers the catalog tools with hybrid retrieval (filters + pgvector +
+// full text) and the stock source (Zoho Inventory, or the built-in local inventory).
+type catalogProvider struct {
+	retriever *retrieval.Retriever
+	stock     zoho.StockSource
+	lowStock  int
 }
 
-func (c sqlCatalog) SearchProducts(ctx context.Context, q ProductQuery) (ProductResults, error) {
-	rows, err := c.store.SearchProductsFullText(ctx, db.ProductFullTextQuery{
-		Text: q.Text, CategoryLike: q.Category, MinPrice: q.MinPrice, MaxPrice: q.MaxPrice, InStockOnly: q.InStockOnly, Limit: q.Limit,
-	})
+func (c catalogProvider) SearchProducts(ctx context.Context, q ProductQuery) (ProductResults, error) {
+	res, err := c.retriever.Search(ctx, retrieval.Query{Text: q.Text, Category: q.Category, MinPrice: q.MinPrice,
+		MaxPrice: q.MaxPrice, InStockOnly: q.InStockOnly, Limit: q.Limit})
 	if err != nil {
 		return ProductResults{}, err
 	}
-	res := ProductResults{Filters: map[string]any{"category": q.Category, "min_price": q.MinPrice, "max_price": q.MaxPrice, "in_stock_only": q.InStockOnly}}
-	if len(rows) == 0 && (q.Category != "" || q.MinPrice != nil || q.MaxPrice != nil || q.InStockOnly) {
-		rows, err = c.store.SearchProductsFullText(ctx, db.ProductFullTextQuery{Text: q.Text, Limit: q.Limit})
-		if err != nil {
-			return res, err
-		}
-		res.Relaxed = true
-		res.Note = "nothing matched the filters; these are the closest products without them"
+	out := ProductResults{Filters: res.Filters, Relaxed: res.Relaxed, Note: res.RelaxedNote, NoMatch: res.NoMatch}
+	if res.NoMatch {
+		out.Note = "no catalog product matches this request: say so and suggest the closest real categories"
 	}
-	for _, r := range rows {
-		res.Products = append(res.Products, hitFromRow(r, c.lowStock))
+	for _, p := range res.Products {
+		out.Products = append(out.Products, hitFromProduct(p, c.lowStock))
 	}
-	if len(res.Products) == 0 {
-		res.NoMatch = true
-		res.Note = "no catalog product matches this request"
-	}
-	return res, nil
+	return out, nil
 }
 
-func hitFromRow(r db.ProductRow, lowStock int) ProductHit {
-	h := ProductHit{SKU: r.SKU, Name: r.Name, Category: r.Category, InStock: r.InStock, Summary: r.ShortDescription,
-		URL: r.URL, ImageURL: r.ImageURL}
-	_ = json.Unmarshal(r.Features, &h.Features)
+func hitFromProduct(p retrieval.Product, lowStock int) ProductHit {
+	h := ProductHit{SKU: p.SKU, Name: p.Name, Category: p.Category, InStock: p.InStock, Stock: p.Stock,
+		StockSource: p.StockSource, Summary: p.ShortDescription, URL: p.URL, ImageURL: p.ImageURL, Features: p.Features}
 	if len(h.Features) > 4 {
 		h.Features = h.Features[:4]
 	}
-	if r.Price != nil && *r.Price > 0 {
-		p := *r.Price
-		if r.SalePrice != nil && *r.SalePrice > 0 && *r.SalePrice < p {
-			sp := *r.SalePrice
-			h.PriceAED, h.ListPriceAED, h.OnSale = &sp, &p, true
-		} else {
-			h.PriceAED = &p
+	if p.HasPrice {
+		price := p.Price
+		h.PriceAED = &price
+		if p.OnSale && p.ListPrice > p.Price {
+			list := p.ListPrice
+			h.ListPriceAED, h.OnSale = &list, true
 		}
 	}
-	h.Stock, h.StockSource = r.StockQuantity, "catalog"
-	if r.ZohoStock != nil {
-		h.Stock, h.StockSource = r.ZohoStock, "zoho"
-		h.InStock = *r.ZohoStock > 0
-	}
-	if h.Stock != nil && *h.Stock > 0 && *h.Stock < lowStock {
-		h.StockNote = fmt.Sprintf("limited stock: only %d left", *h.Stock)
-	}
-	if !h.InStock {
-		h.StockNote = "out of stock"
-	}
-	if h.PriceAED == nil {
-		h.StockNote = strings.TrimSpace(h.StockNote + " no catalog price: do not quote, a manager must price it")
+	h.StockNote = stockNote(h.InStock, h.Stock, lowStock)
+	if !p.HasPrice {
+		h.StockNote = strings.TrimSpace(h.StockNote + " no catalog price: do not quote it, a manager must price it")
 	}
 	return h
 }
 
-func (c sqlCatalog) Stock(ctx context.Context, sku string) (StockInfo, error) {
-	r, err := c.store.ProductBySKU(ctx, sku)
-	if errors.Is(err, db.ErrNotFound) {
-		return StockInfo{SKU: sku, Found: false, Note: "no product with this SKU in the catalog"}, nil
+func stockNote(inStock bool, qty *int, lowStock int) string {
+	switch {
+	case !inStock || (qty != nil && *qty <= 0):
+		return "out of stock"
+	case qty != nil && *qty < lowStock:
+		return fmt.Sprintf("limited stock: only %d left", *qty)
 	}
+	return ""
+}
+
+// Stock resolves the SKU against the catalog (look-alike letters and spacing normalised;
+// items that exist only in Zoho are never offered) and reads its stock from the source.
+func (c catalogProvider) Stock(ctx context.Context, sku string) (StockInfo, error) {
+	p, err := c.retriever.ProductBySKU(ctx, sku)
 	if err != nil {
 		return StockInfo{}, err
 	}
-	h := hitFromRow(r, c.lowStock)
-	return StockInfo{SKU: r.SKU, Name: r.Name, Found: true, InStock: h.InStock, Quantity: h.Stock, Source: h.StockSource, Note: h.StockNote}, nil
+	if p == nil {
+		return StockInfo{SKU: sku, Found: false, Note: "no product with this SKU in the catalog"}, nil
+	}
+	info := StockInfo{SKU: p.SKU, Name: p.Name, Found: true, InStock: p.InStock, Quantity: p.Stock, Source: p.StockSource}
+	it, err := c.stock.ItemBySKU(ctx, p.SKU)
+	switch {
+	case errors.Is(err, zoho.ErrNotFound):
+		info.Note = "not in the inventory system; stock from the catalog"
+	case err != nil:
+		return StockInfo{}, fmt.Errorf("stock for %s: %w", p.SKU, err)
+	default:
+		if q := it.Available(); q != nil {
+			info.Quantity, info.InStock, info.Source = q, *q > 0, c.stock.Name()
+		}
+	}
+	if n := stockNote(info.InStock, info.Quantity, c.lowStock); n != "" {
+		info.Note = strings.TrimSpace(info.Note + " " + n)
+	}
+	return info, nil
 }
 
-func (c sqlCatalog) SearchKnowledge(ctx context.Context, text string, limit int) ([]KnowledgeHit, error) {
-	if limit <= 0 || limit > 10 {
-		limit = 4
-	}
-	rows, err := c.store.Pool.Query(ctx, `
-		WITH q AS (SELECT to_tsquery('simple', coalesce(nullif(array_to_string(array(
-		    SELECT lexeme || ':*' FROM unnest(to_tsvector('simple', $1))), ' | '), ''), 'zzzznomatch')) AS tq)
-		SELECT source, heading, content FROM knowledge_base, q
-		WHERE search_tsv @@ q.tq ORDER BY ts_rank(search_tsv, q.tq) DESC, id LIMIT $2`, text, limit)
+func (c catalogProvider) SearchKnowledge(ctx context.Context, text string, limit int) ([]KnowledgeHit, error) {
+	chunks, err := c.retriever.SearchKnowledge(ctx, text, limit)
 	if err != nil {
-		return nil, fmt.Errorf("search knowledge: %w", err)
+		return nil, err
 	}
-	defer rows.Close()
-	var out []KnowledgeHit
-	for rows.Next() {
-		var h KnowledgeHit
-		if err := rows.Scan(&h.Source, &h.Heading, &h.Content); err != nil {
-			return nil, err
-		}
-		out = append(out, h)
+	out := make([]KnowledgeHit, len(chunks))
+	for i, ch := range chunks {
+		out[i] = KnowledgeHit{Source: ch.Source, Heading: ch.Heading, Content: ch.Content}
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // catalogTools are search_products, get_stock and search_knowledge over the given providers.

@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.temporal.io/sdk/client"
 
+	"github.com/treejar/noor/activities/retrieval"
 	"github.com/treejar/noor/db"
 	"github.com/treejar/noor/internal/config"
 	"github.com/treejar/noor/internal/metrics"
@@ -40,8 +41,9 @@ type Server struct {
 	// V1 is the authenticated /api/v1 group; feature packages add routes to it.
 	V1 *echo.Group
 
-	inbound  *Inbound
-	settings *settingsCache
+	inbound   *Inbound
+	settings  *settingsCache
+	retriever *retrieval.Retriever
 }
 
 // New builds the router with the common middleware and the foundation routes.
@@ -170,5 +172,6 @@ func Build(d Deps) (*Server, error) {
 	s.registerWazzup()
 	s.registerConversations()
 	s.registerSimulator()
+	s.registerProducts()
 	return s, nil
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -100,81 +101,53 @@ func (s *Store) DeactivateProductsNotSyncedSince(ctx context.Context, syncStart 
 	return tag.RowsAffected(), nil
 }
 
-// ProductRow is a product as search and the API read it.
-type ProductRow struct {
-	ID               int64           `json:"id"`
-	Slug             string          `json:"slug"`
-	SKU              string          `json:"sku"`
-	Name             string          `json:"name"`
-	ShortDescription string          `json:"short_description"`
-	Category         string          `json:"category"`
-	CategorySlug     string          `json:"category_slug"`
-	ParentCategory   string          `json:"parent_category"`
-	Price            *float64        `json:"price"`
-	SalePrice        *float64        `json:"sale_price"`
-	InStock          bool            `json:"in_stock"`
-	StockQuantity    *int            `json:"stock_quantity"`
-	ZohoItemID       *string         `json:"zoho_item_id"`
-	ZohoStock        *int            `json:"zoho_stock"`
-	ImageURL         string          `json:"image_url"`
-	URL              string          `json:"url"`
-	Features         json.RawMessage `json:"features"`
-	Active           bool            `json:"active"`
-}
-
-const productCols = `id, slug, sku, name, short_description, category, category_slug, parent_category,
-	price::float8, sale_price::float8, in_stock, stock_quantity, zoho_item_id, zoho_stock, image_url, url, features, active`
-
-func scanProduct(r pgx.Row) (ProductRow, error) {
-	var p ProductRow
-	err := r.Scan(&p.ID, &p.Slug, &p.SKU, &p.Name, &p.ShortDescription, &p.Category, &p.CategorySlug, &p.ParentCategory,
-		&p.Price, &p.SalePrice, &p.InStock, &p.StockQuantity, &p.ZohoItemID, &p.ZohoStock, &p.ImageURL, &p.URL, &p.Features, &p.Active)
-	return p, err
-}
-
-// ProductFullTextQuery is the plain SQL search used until hybrid retrieval is configured.
-type ProductFullTextQuery struct {
-	Text               string
-	CategoryLike       string
+// ProductFilter is the product listing of the API.
+type ProductFilter struct {
+	Category           string
 	MinPrice, MaxPrice *float64
-	InStockOnly        bool
-	Limit              int
+	InStock, Active    *bool
+	Text               string
+	Limit, Offset      int
 }
 
-// SearchProductsFullText ranks active products by PostgreSQL full-text match (any word),
-// with optional price/category/stock filters.
-func (s *Store) SearchProductsFullText(ctx context.Context, q ProductFullTextQuery) ([]ProductRow, error) {
-	if q.Limit <= 0 || q.Limit > 50 {
-		q.Limit = 5
+// ListProductIDs returns one page of product ids (by name) and the total matching count.
+func (s *Store) ListProductIDs(ctx context.Context, f ProductFilter) ([]int64, int, error) {
+	var conds []string
+	var args []any
+	arg := func(v any) string { args = append(args, v); return fmt.Sprintf("$%d", len(args)) }
+	if f.Category != "" {
+		a := arg(f.Category)
+		conds = append(conds, "(category_slug = "+a+" OR parent_category_slug = "+a+")")
 	}
-	rows, err := s.Pool.Query(ctx, `
-		WITH q AS (SELECT to_tsquery('simple', coalesce(nullif(array_to_string(array(
-		    SELECT lexeme || ':*' FROM unnest(to_tsvector('simple', $1))), ' | '), ''), 'zzzznomatch')) AS simple_q,
-		    to_tsquery('english', coalesce(nullif(array_to_string(array(
-		    SELECT lexeme FROM unnest(to_tsvector('english', $1))), ' | '), ''), 'zzzznomatch')) AS en_q)
-		SELECT `+productCols+`
-		FROM products, q
-		WHERE active
-		  AND ($1 = '' OR search_tsv @@ q.simple_q OR search_tsv @@ q.en_q)
-		  AND ($2 = '' OR category ILIKE '%' || $2 || '%' OR parent_category ILIKE '%' || $2 || '%' OR category_slug = $2)
-		  AND ($3::float8 IS NULL OR coalesce(sale_price, price) >= $3)
-		  AND ($4::float8 IS NULL OR coalesce(sale_price, price) <= $4)
-		  AND (NOT $5 OR in_stock)
-		ORDER BY ts_rank(search_tsv, q.en_q) + ts_rank(search_tsv, q.simple_q) DESC, price NULLS LAST, id
-		LIMIT $6`, q.Text, q.CategoryLike, q.MinPrice, q.MaxPrice, q.InStockOnly, q.Limit)
+	if f.MinPrice != nil {
+		conds = append(conds, "coalesce(sale_price, price) >= "+arg(*f.MinPrice))
+	}
+	if f.MaxPrice != nil {
+		conds = append(conds, "coalesce(sale_price, price) <= "+arg(*f.MaxPrice)+" AND coalesce(price, 0) > 0")
+	}
+	if f.Active != nil {
+		conds = append(conds, "active = "+arg(*f.Active))
+	}
+	if f.InStock != nil {
+		conds = append(conds, `(CASE WHEN zoho_item_id IS NOT NULL AND zoho_stock IS NOT NULL THEN zoho_stock > 0
+			ELSE in_stock AND coalesce(stock_quantity, 1) > 0 END) = `+arg(*f.InStock))
+	}
+	if t := strings.TrimSpace(f.Text); t != "" {
+		a := arg(t)
+		conds = append(conds, "(search_tsv @@ websearch_to_tsquery('english', "+a+") OR name ILIKE '%' || "+a+" || '%' OR sku ILIKE '%' || "+a+" || '%')")
+	}
+	where := "true"
+	if len(conds) > 0 {
+		where = strings.Join(conds, " AND ")
+	}
+	var total int
+	if err := s.Pool.QueryRow(ctx, "SELECT count(*) FROM products WHERE "+where, args...).Scan(&total); err != nil {
+		return nil, 0, fmt.Errorf("count products: %w", err)
+	}
+	rows, err := s.Pool.Query(ctx, "SELECT id FROM products WHERE "+where+" ORDER BY name, id LIMIT "+arg(f.Limit)+" OFFSET "+arg(f.Offset), args...)
 	if err != nil {
-		return nil, fmt.Errorf("search products: %w", err)
+		return nil, 0, fmt.Errorf("list products: %w", err)
 	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (ProductRow, error) { return scanProduct(r) })
-}
-
-// ProductBySKU finds an active product by SKU, ignoring case and spacing.
-func (s *Store) ProductBySKU(ctx context.Context, sku string) (ProductRow, error) {
-	p, err := scanProduct(s.Pool.QueryRow(ctx, `SELECT `+productCols+` FROM products
-		WHERE regexp_replace(lower(sku), '[^a-z0-9а-я]', '', 'g') = regexp_replace(lower($1), '[^a-z0-9а-я]', '', 'g')
-		ORDER BY active DESC LIMIT 1`, sku))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return p, ErrNotFound
-	}
-	return p, err
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	return ids, total, err
 }

@@ -19,6 +19,13 @@ const (
 	KnowledgeIndexWorkflow   = "KnowledgeIndex"
 )
 
+// Fixed ids of the singleton workflows and schedules (one catalog sync at a time).
+const (
+	CatalogSyncWorkflowID    = "catalog-sync"
+	CatalogSyncScheduleID    = "catalog-sync-schedule"
+	KnowledgeIndexWorkflowID = "knowledge-index"
+)
+
 // Signals.
 const (
 	// SignalCustomerMessage carries a CustomerMessageSignal: a customer wrote.

@@ -10,5 +10,7 @@ type Registration struct {
 func All() []Registration {
 	return []Registration{
 		{Name: ConversationWorkflowName, Fn: Conversation},
+		{Name: CatalogSyncWorkflowName, Fn: CatalogSync},
+		{Name: KnowledgeIndexWorkflow, Fn: KnowledgeIndex},
 	}
 }

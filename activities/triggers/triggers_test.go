@@ -25,7 +25,7 @@ func TestHardTriggers(t *testing.T) {
 		"5 x CH 190":                                        {},
 		"Need 6 desks and 6 chairs. What do you have?":      {},
 		"what's the price of CH 145 black? wholesale price": {},
-		"Hi":                                                {},
+		"Hi": {},
 	}
 	for text, want := range cases {
 		assert.Equal(t, want, kinds(Detect([]Message{{Kind: "text", Text: text}})), text)

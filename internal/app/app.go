@@ -131,5 +131,8 @@ func (a *App) RunWorker(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := worker.EnsureCatalogSyncSchedule(ctx, a.Temporal, a.Config.TaskQueue, a.Config.CatalogSyncInterval, a.Log); err != nil {
+		return err
+	}
 	return worker.Run(ctx, a.Temporal, acts, worker.Options{TaskQueue: a.Config.TaskQueue}, a.Log)
 }

@@ -112,11 +112,11 @@ type Config struct {
 	LogLevel  string `envconfig:"LOG_LEVEL" default:"info"`
 	LogFormat string `envconfig:"LOG_FORMAT" default:"text"`
 
-	HTTPAddr      string `envconfig:"HTTP_ADDR" default:":8080"`
+	HTTPAddr string `envconfig:"HTTP_ADDR" default:":8080"`
 	// TrustedProxies (CIDRs) may set X-Forwarded-For; otherwise the peer address is the client.
 	TrustedProxies []string `envconfig:"TRUSTED_PROXIES"`
-	PublicBaseURL string `envconfig:"PUBLIC_BASE_URL" default:"http://localhost:8080"`
-	DatabaseURL   Secret `envconfig:"DATABASE_URL"`
+	PublicBaseURL  string   `envconfig:"PUBLIC_BASE_URL" default:"http://localhost:8080"`
+	DatabaseURL    Secret   `envconfig:"DATABASE_URL"`
 
 	TemporalAddress   string `envconfig:"TEMPORAL_ADDRESS" default:"localhost:7233"`
 	TemporalNamespace string `envconfig:"TEMPORAL_NAMESPACE" default:"default"`
@@ -129,7 +129,11 @@ type Config struct {
 	// SigningKey signs expiring URLs (quotation PDFs) and console sessions.
 	SigningKey Secret `envconfig:"SIGNING_KEY"`
 
-	CatalogAPIURL  string        `envconfig:"CATALOG_API_URL"`
+	CatalogAPIURL string `envconfig:"CATALOG_API_URL"`
+	// CatalogSyncInterval is how often the catalog sync Schedule runs (0 disables it).
+	CatalogSyncInterval time.Duration `envconfig:"CATALOG_SYNC_INTERVAL" default:"1h"`
+	// KnowledgeDir is an optional folder of extra knowledge-base documents (.md, .txt, .html).
+	KnowledgeDir   string        `envconfig:"KB_DIR"`
 	DebounceWindow time.Duration `envconfig:"DEBOUNCE_WINDOW" default:"4s"`
 
 	Wazzup
@@ -186,6 +190,9 @@ func (c Config) Validate() error {
 	}
 	if u, err := url.Parse(c.PublicBaseURL); err != nil || u.Scheme == "" || u.Host == "" {
 		bad("PUBLIC_BASE_URL", "must be an absolute URL such as https://noor.example.com")
+	}
+	if c.CatalogSyncInterval != 0 && c.CatalogSyncInterval < time.Minute {
+		bad("CATALOG_SYNC_INTERVAL", fmt.Sprintf("must be 0 (off) or at least 1m, got %s", c.CatalogSyncInterval))
 	}
 	if c.DebounceWindow < 500*time.Millisecond || c.DebounceWindow > time.Minute {
 		bad("DEBOUNCE_WINDOW", fmt.Sprintf("must be between 500ms and 1m, got %s", c.DebounceWindow))

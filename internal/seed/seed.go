@@ -5,20 +5,16 @@ package seed
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"io"
-	"io/fs"
 	"log/slog"
-	"strings"
 	"time"
 
+	"github.com/treejar/noor/activities"
 	"github.com/treejar/noor/activities/catalog"
+	"github.com/treejar/noor/activities/knowledge"
 	"github.com/treejar/noor/db"
 	"github.com/treejar/noor/internal/config"
-	"github.com/treejar/noor/internal/demodata"
 )
 
 // Deps are what seeding needs.
@@ -31,118 +27,50 @@ type Deps struct {
 
 // Report counts what seeding did.
 type Report struct {
-	Products        map[db.UpsertOutcome]int
-	ProductsFailed  int
-	KnowledgeChunks int
-	CRMContacts     int
-	CRMDeals        int
-	Elapsed         time.Duration
+	Catalog     catalog.SyncReport
+	Knowledge   knowledge.Report
+	CRMContacts int
+	CRMDeals    int
+	Elapsed     time.Duration
 }
 
 func (r Report) String() string {
-	return fmt.Sprintf("seeded in %s: products %d new, %d updated, %d unchanged, %d failed; knowledge chunks %d; CRM contacts %d, deals %d",
-		r.Elapsed.Round(time.Millisecond), r.Products[db.Inserted], r.Products[db.Updated], r.Products[db.Unchanged],
-		r.ProductsFailed, r.KnowledgeChunks, r.CRMContacts, r.CRMDeals)
+	c := r.Catalog.Counts
+	return fmt.Sprintf("seeded in %s: catalog sync %s (products %d new, %d updated, %d unchanged, %d failed, %d deactivated, %d embedded, %d linked to Zoho); %s; CRM contacts %d, deals %d",
+		r.Elapsed.Round(time.Millisecond), r.Catalog.Status, c.Added, c.Updated, c.Unchanged, c.Failed, c.Deactivated,
+		c.Embedded, c.ZohoLinked, r.Knowledge, r.CRMContacts, r.CRMDeals)
 }
 
-// Run seeds everything.
+// Run seeds everything through the production code paths: the catalog sync's steps (the
+// bundled snapshot unless CATALOG_API_URL is set; embeddings for changed rows only) and the
+// knowledge-base indexer (changed documents only), then the local CRM fixtures. A second
+// run embeds nothing.
 func Run(ctx context.Context, d Deps) (Report, error) {
 	start := time.Now()
-	rep := Report{Products: map[db.UpsertOutcome]int{}}
+	rep := Report{}
 	progress := func(format string, args ...any) {
 		if d.Progress != nil {
 			fmt.Fprintf(d.Progress, format+"\n", args...)
 		}
 	}
-	sub, err := fs.Sub(demodata.FS, "catalog")
+	set, err := activities.Build(activities.Deps{Config: d.Config, Store: d.Store, Log: d.Log})
 	if err != nil {
 		return rep, err
 	}
-	if err := importCatalog(ctx, d.Store, catalog.Snapshot{FS: sub}, &rep, progress); err != nil {
-		return rep, err
-	}
-	n, err := importKnowledge(ctx, d.Store)
+	rep.Catalog, err = set.Catalog.SyncNow(ctx, "seed")
 	if err != nil {
-		return rep, err
+		return rep, fmt.Errorf("catalog sync: %w", err)
 	}
-	rep.KnowledgeChunks = n
-	progress("knowledge base: %d chunks", n)
+	progress("catalog: %s, %+v", rep.Catalog.Status, rep.Catalog.Counts)
+	rep.Knowledge, err = set.Knowledge.IndexKnowledgeBase(ctx, knowledge.IndexInput{Bundled: true})
+	if err != nil {
+		return rep, fmt.Errorf("knowledge base: %w", err)
+	}
+	progress("%s", rep.Knowledge)
 	if rep.CRMContacts, rep.CRMDeals, err = importCRM(ctx, d.Store); err != nil {
 		return rep, err
 	}
 	progress("local CRM: %d contacts, %d deals", rep.CRMContacts, rep.CRMDeals)
 	rep.Elapsed = time.Since(start)
 	return rep, nil
-}
-
-func importCatalog(ctx context.Context, store *db.Store, src catalog.Source, rep *Report, progress func(string, ...any)) error {
-	cats, err := src.Categories(ctx)
-	if err != nil {
-		return fmt.Errorf("read categories: %w", err)
-	}
-	seen := map[string]bool{}
-	syncAt := time.Now()
-	leaves := catalog.Leaves(cats)
-	for i, leaf := range leaves {
-		page, err := src.CategoryProducts(ctx, leaf.Slug, 100, 0)
-		if err != nil {
-			return fmt.Errorf("read category %s: %w", leaf.Slug, err)
-		}
-		for _, sum := range page.Products {
-			key := strings.ToLower(sum.SKU)
-			if key == "" {
-				key = sum.Slug
-			}
-			if seen[key] {
-				continue
-			}
-			seen[key] = true
-			p, err := src.Product(ctx, sum.Slug)
-			if err != nil {
-				rep.ProductsFailed++
-				continue
-			}
-			in, err := ProductInput(p)
-			if err != nil {
-				rep.ProductsFailed++
-				continue
-			}
-			_, outcome, err := store.UpsertProduct(ctx, in, syncAt)
-			if err != nil {
-				rep.ProductsFailed++
-				continue
-			}
-			rep.Products[outcome]++
-		}
-		progress("catalog: category %d/%d %s", i+1, len(leaves), leaf.Slug)
-	}
-	return nil
-}
-
-// ProductInput maps a catalog product to the row the database stores.
-func ProductInput(p catalog.Product) (db.ProductInput, error) {
-	raw, err := json.Marshal(p)
-	if err != nil {
-		return db.ProductInput{}, err
-	}
-	sum := sha256.Sum256(raw)
-	images, _ := json.Marshal(p.Images)
-	features, _ := json.Marshal(p.Features)
-	specs, _ := json.Marshal(p.Specifications)
-	deref := func(s *string) string {
-		if s == nil {
-			return ""
-		}
-		return *s
-	}
-	in := db.ProductInput{
-		Slug: p.Slug, SKU: strings.TrimSpace(p.SKU), Name: p.Name, Description: p.Description,
-		ShortDescription: p.ShortDescription, Category: p.Category, CategorySlug: p.CategorySlug,
-		ParentCategory: p.ParentCategory, ParentCategorySlug: p.ParentCategorySlug, Brand: deref(p.Brand),
-		Price: p.Price, SalePrice: p.SalePrice, Currency: p.Currency, InStock: p.InStock,
-		StockQuantity: p.StockQuantity, ImageURL: p.Image, URL: p.URL,
-		Images: images, Features: features, Specifications: specs,
-		SourceHash: hex.EncodeToString(sum[:]),
-	}
-	return in, nil
 }
