@@ -32,6 +32,8 @@ const (
 	SignalEscalationResolve = "escalation-resolve"
 	// SignalCustomerActivity tells a follow-up child that the customer wrote again.
 	SignalCustomerActivity = "customer-activity"
+	// SignalFollowUpStop ends a follow-up chain (FollowUpStopSignal), e.g. the payment arrived.
+	SignalFollowUpStop = "follow-up-stop"
 )
 
 // Updates (validated, answered synchronously).
@@ -40,6 +42,10 @@ const (
 	UpdateConversation = "update-conversation"
 	// UpdateHandBack is the synchronous form of SignalHandBack.
 	UpdateHandBack = "hand-back"
+	// UpdateEscalationTake / UpdateEscalationResolve are the synchronous forms of the
+	// escalation signals (EscalationActionSignal in, EscalationState out), used by the API.
+	UpdateEscalationTake    = "escalation-take"
+	UpdateEscalationResolve = "escalation-resolve"
 )
 
 // Queries.

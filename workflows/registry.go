@@ -8,5 +8,8 @@ type Registration struct {
 
 // All lists every workflow the worker registers, under the names in names.go.
 func All() []Registration {
-	return []Registration{}
+	return []Registration{
+		{Name: EscalationWorkflowName, Fn: EscalationWorkflow},
+		{Name: FollowUpWorkflowName, Fn: FollowUpWorkflow},
+	}
 }
