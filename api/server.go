@@ -139,5 +139,6 @@ func (s *Server) Start(ctx context.Context, addr string) error {
 // Build is New plus every feature's routes.
 func Build(d Deps) (*Server, error) {
 	s := New(d)
+	s.registerEscalations()
 	return s, nil
 }
