@@ -155,8 +155,10 @@ type actionBody struct {
 	Note string `json:"note"`
 }
 
-func (h *escalationAPI) take(c echo.Context) error    { return h.act(c, workflows.UpdateEscalationTake) }
-func (h *escalationAPI) resolve(c echo.Context) error { return h.act(c, workflows.UpdateEscalationResolve) }
+func (h *escalationAPI) take(c echo.Context) error { return h.act(c, workflows.UpdateEscalationTake) }
+func (h *escalationAPI) resolve(c echo.Context) error {
+	return h.act(c, workflows.UpdateEscalationResolve)
+}
 
 // act runs take/resolve as a Temporal update, so the answer is the escalation's new state.
 func (h *escalationAPI) act(c echo.Context, update string) error {
@@ -204,7 +206,7 @@ func (h *escalationAPI) act(c echo.Context, update string) error {
 	}
 	if update == workflows.UpdateEscalationTake && st.TakenBy != body.By {
 		return c.JSON(http.StatusConflict, ErrorBody{Error: ErrorDetail{Code: "already_taken",
-			Message: fmt.Sprintf("escalation %d is already taken by %s", e.ID, st.TakenBy),
+			Message:   fmt.Sprintf("escalation %d is already taken by %s", e.ID, st.TakenBy),
 			RequestID: c.Response().Header().Get(echo.HeaderXRequestID)}})
 	}
 	h.s.Log.Info("escalation action", "escalation_id", e.ID, "action", update, "by", body.By, "status", st.Status)

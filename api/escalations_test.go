@@ -38,6 +38,7 @@ const stubName = "TestConversationStub"
 type stubInput struct {
 	ConversationID string
 	ContinueAsNew  bool
+	WithFollowUp   bool // also start a quote follow-up child, as after a quotation
 	Run            int
 	HandBacks      []workflows.HandBackSignal
 }
@@ -63,6 +64,17 @@ func conversationStub(ctx workflow.Context, in stubInput) (stubState, error) {
 			ConversationID: in.ConversationID, Episode: 1, Reason: reason, Kind: "human_request", TriggeredBy: "rule"})
 		if err := child.GetChildWorkflowExecution().Get(ctx, nil); err != nil {
 			return st, err
+		}
+		if in.WithFollowUp {
+			fctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
+				WorkflowID:        workflows.FollowUpWorkflowID(in.ConversationID, "quote", "SO-1"),
+				ParentClosePolicy: enumspb.PARENT_CLOSE_POLICY_ABANDON,
+			})
+			fu := workflow.ExecuteChildWorkflow(fctx, workflows.FollowUpWorkflowName, workflows.FollowUpInput{
+				ConversationID: in.ConversationID, Kind: "quote", Ref: "SO-1", StartedAt: workflow.Now(ctx)})
+			if err := fu.GetChildWorkflowExecution().Get(ctx, nil); err != nil {
+				return st, err
+			}
 		}
 		if in.ContinueAsNew {
 			in.Run = 1
@@ -128,8 +140,13 @@ func (e *escEnv) conversation() string {
 
 // escalate starts the stub conversation and has it open escalation episode 1.
 func (e *escEnv) escalate(conv string, continueAsNew bool) db.Escalation {
+	return e.start(stubInput{ConversationID: conv, ContinueAsNew: continueAsNew})
+}
+
+func (e *escEnv) start(in stubInput) db.Escalation {
+	conv := in.ConversationID
 	_, err := e.tc.ExecuteWorkflow(e.ctx(), client.StartWorkflowOptions{ID: workflows.ConversationWorkflowID(conv), TaskQueue: e.cfg.TaskQueue},
-		stubName, stubInput{ConversationID: conv, ContinueAsNew: continueAsNew})
+		stubName, in)
 	require.NoError(e.t, err)
 	require.NoError(e.t, e.tc.SignalWorkflow(e.ctx(), workflows.ConversationWorkflowID(conv), "", "test-escalate", "customer asked for a human"))
 	var row db.Escalation
@@ -321,4 +338,47 @@ func TestEscalationTakeAndResolveFromAPI(t *testing.T) {
 	code, body = e.call("POST", fmt.Sprintf("/api/v1/notifications/%v/ack", first["id"]), "", map[string]string{"X-Actor": "admin"})
 	require.Equal(t, http.StatusOK, code)
 	assert.Equal(t, "admin", body["notification"].(map[string]any)["acknowledged_by"])
+}
+
+// A continue-as-new of the conversation while an escalation and a follow-up run loses
+// neither: both children keep running (ABANDON), the follow-up still receives the
+// forwarded customer activity, and the escalation's hand-back reaches the new run.
+func TestConversationContinueAsNewLosesNeitherChild(t *testing.T) {
+	e := newEscEnv(t, false)
+	conv := e.conversation()
+	row := e.start(stubInput{ConversationID: conv, ContinueAsNew: true, WithFollowUp: true})
+	require.Eventually(t, func() bool { return e.stub(conv).Run == 1 }, 20*time.Second, 50*time.Millisecond)
+
+	fuID := workflows.FollowUpWorkflowID(conv, "quote", "SO-1")
+	desc, err := e.tc.DescribeWorkflowExecution(e.ctx(), fuID, "")
+	require.NoError(t, err)
+	assert.Equal(t, enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING, desc.WorkflowExecutionInfo.Status)
+	desc, err = e.tc.DescribeWorkflowExecution(e.ctx(), workflows.EscalationWorkflowID(conv, 1), "")
+	require.NoError(t, err)
+	assert.Equal(t, enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING, desc.WorkflowExecutionInfo.Status)
+
+	// The customer writes; the conversation forwards it to its follow-up child.
+	var msgID int64
+	require.NoError(t, e.store.Pool.QueryRow(e.ctx(), `INSERT INTO messages (conversation_id, direction, author, text)
+		VALUES ($1, 'in', 'customer', 'Can you also add 2 pedestals?') RETURNING id`, conv).Scan(&msgID))
+	require.NoError(t, e.tc.SignalWorkflow(e.ctx(), fuID, "", workflows.SignalCustomerActivity, workflows.CustomerActivitySignal{MessageID: msgID, At: time.Now()}))
+	var fu workflows.FollowUpState
+	require.NoError(t, e.tc.GetWorkflow(e.ctx(), fuID, "").Get(e.ctx(), &fu))
+	assert.Equal(t, "replied", fu.Outcome)
+	rows, err := e.store.ListFollowUps(e.ctx(), db.FollowUpFilter{ConversationID: conv})
+	require.NoError(t, err)
+	require.Len(t, rows, 1)
+	assert.Equal(t, "replied", rows[0].Outcome)
+
+	code, body := e.call("POST", fmt.Sprintf("/api/v1/escalations/%d/resolve", row.ID), `{"by":"Sara","note":"all set"}`, nil)
+	require.Equal(t, http.StatusOK, code, "%v", body)
+	require.Eventually(t, func() bool { return len(e.stub(conv).HandBacks) == 1 }, 20*time.Second, 50*time.Millisecond)
+	assert.Equal(t, "all set", e.stub(conv).HandBacks[0].Note)
+
+	code, body = e.call("GET", "/api/v1/follow-ups/?conversation_id="+conv+"&kind=quote", "", nil)
+	require.Equal(t, http.StatusOK, code)
+	require.Len(t, body["follow_ups"].([]any), 1)
+	code, body = e.call("GET", fmt.Sprintf("/api/v1/follow-ups/%d", rows[0].ID), "", nil)
+	require.Equal(t, http.StatusOK, code)
+	assert.Equal(t, "replied", body["follow_up"].(map[string]any)["outcome"])
 }
