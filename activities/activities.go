@@ -12,7 +12,9 @@ import (
 	"github.com/treejar/noor/activities/embed"
 	"github.com/treejar/noor/activities/knowledge"
 	"github.com/treejar/noor/activities/llm"
+	"github.com/treejar/noor/activities/notify"
 	"github.com/treejar/noor/activities/retrieval"
+	"github.com/treejar/noor/activities/telegram"
 	"github.com/treejar/noor/activities/wazzup"
 	"github.com/treejar/noor/activities/zoho"
 	"github.com/treejar/noor/db"
@@ -29,33 +31,49 @@ type Set struct {
 	Messaging    *Messaging
 	Catalog      *catalog.Activities
 	Knowledge    *knowledge.Activities
+	Escalations  *Escalations
+	FollowUps    *FollowUps
+	Alerts       *Alerts
 
 	// Shared clients other groups use (not activities themselves).
 	Embedder  embed.Embedder
 	Retriever *retrieval.Retriever
 	Zoho      *zoho.Client     // nil without Zoho credentials
 	Stock     zoho.StockSource // Zoho Inventory or the built-in local inventory
+	Notifier  *notify.Notifier
 }
 
 // All lists the activity structs for registration.
 func (s *Set) All() []any {
-	out := []any{}
-	if s.Settings != nil {
-		out = append(out, s.Settings)
-	}
-	if s.Conversation != nil {
-		out = append(out, s.Conversation)
-	}
-	if s.Messaging != nil {
-		out = append(out, s.Messaging)
-	}
-	if s.Catalog != nil {
-		out = append(out, s.Catalog)
-	}
-	if s.Knowledge != nil {
-		out = append(out, s.Knowledge)
+	var out []any
+	for _, g := range []any{s.Settings, s.Conversation, s.Messaging, s.Catalog, s.Knowledge, s.Escalations, s.FollowUps, s.Alerts} {
+		if !isNil(g) {
+			out = append(out, g)
+		}
 	}
 	return out
+}
+
+func isNil(v any) bool {
+	switch g := v.(type) {
+	case *Settings:
+		return g == nil
+	case *Conversation:
+		return g == nil
+	case *Messaging:
+		return g == nil
+	case *catalog.Activities:
+		return g == nil
+	case *knowledge.Activities:
+		return g == nil
+	case *Escalations:
+		return g == nil
+	case *FollowUps:
+		return g == nil
+	case *Alerts:
+		return g == nil
+	}
+	return v == nil
 }
 
 // Deps are the process-wide dependencies activity groups are built from.
@@ -65,9 +83,8 @@ type Deps struct {
 	Log     *slog.Logger
 	Metrics *metrics.App
 	// Optional overrides (tests, and features that provide their own implementation).
-	LLM      Chatter
-	Prompts  prompts.Source
-	Notifier Notifier
+	LLM     Chatter
+	Prompts prompts.Source
 }
 
 // Build creates every activity group, choosing each provider from the configuration:
@@ -77,7 +94,9 @@ func Build(d Deps) (*Set, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	d.Log = log
 	s := &Set{Settings: &Settings{Store: d.Store, Env: d.Config}}
+	s.Notifier = NewNotifier(d)
 
 	// Catalog, embeddings, stock, retrieval and the knowledge base.
 	s.Embedder = embed.New(d.Config.Embeddings)
@@ -111,8 +130,7 @@ func Build(d Deps) (*Set, error) {
 	for _, t := range coreWorkflowTools() {
 		tools.Register(t)
 	}
-	lowStock := 5
-	cat := catalogProvider{retriever: s.Retriever, stock: s.Stock, lowStock: lowStock}
+	cat := catalogProvider{retriever: s.Retriever, stock: s.Stock, lowStock: 5}
 	for _, t := range catalogTools(cat, cat, cat) {
 		tools.Register(t)
 	}
@@ -128,13 +146,27 @@ func Build(d Deps) (*Set, error) {
 	s.Conversation = &Conversation{Store: d.Store, LLM: chat, Prompts: prompter, Tools: tools, Config: d.Config,
 		Log: log, Metrics: d.Metrics, Settings: s.Settings}
 
-	notifier := Notifier(logNotifier{log: log, m: d.Metrics})
-	if d.Notifier != nil {
-		notifier = d.Notifier
-	}
-	s.Messaging = &Messaging{Store: d.Store, Simulator: simulatorMessenger{}, Notifier: notifier, Log: log, Metrics: d.Metrics}
+	s.Messaging = &Messaging{Store: d.Store, Simulator: simulatorMessenger{}, Notifier: s.Notifier, Settings: s.Settings,
+		Log: log, Metrics: d.Metrics}
 	if d.Config.Wazzup.Live() {
 		s.Messaging.Wazzup = wazzup.NewClient(d.Config.Wazzup.APIURL, d.Config.Wazzup.APIKey.Reveal())
 	}
+
+	// Escalations, follow-ups and manager alerts.
+	s.Escalations = &Escalations{Store: d.Store, Notifier: s.Notifier, PublicBaseURL: d.Config.PublicBaseURL, Log: log}
+	s.Conversation.Escalations = s.Escalations
+	s.FollowUps = &FollowUps{Store: d.Store, Log: log}
+	s.Alerts = &Alerts{Notifier: s.Notifier}
 	return s, nil
+}
+
+// NewNotifier is the process's manager-alert notifier: Telegram when TELEGRAM_BOT_TOKEN and
+// TELEGRAM_CHAT_ID are set, the console (notifications table) otherwise.
+func NewNotifier(d Deps) *notify.Notifier {
+	n := &notify.Notifier{Store: d.Store, Log: d.Log, Metrics: d.Metrics}
+	if d.Config.Telegram.Live() {
+		n.Telegram = telegram.New(d.Config.Telegram.APIURL, d.Config.Telegram.BotToken.Reveal())
+		n.ChatID = d.Config.Telegram.ChatID
+	}
+	return n
 }

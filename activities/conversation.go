@@ -12,7 +12,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/treejar/noor/activities/llm"
-	"github.com/treejar/noor/activities/triggers"
+	"github.com/treejar/noor/activities/outbound"
 	"github.com/treejar/noor/db"
 	"github.com/treejar/noor/internal/config"
 	"github.com/treejar/noor/internal/metrics"
@@ -45,6 +45,9 @@ type Conversation struct {
 	Log      *slog.Logger
 	Metrics  *metrics.App
 	Settings *Settings
+	// Escalations detects the escalation triggers of a turn (hard ones, and the soft ones
+	// switched on in settings).
+	Escalations *Escalations
 }
 
 // Facts are what we know about the customer; they live in workflow state and in
@@ -153,6 +156,10 @@ type ConversationSnapshot struct {
 	CreatedAt      time.Time `json:"created_at"`
 	// Settings the workflow needs before its first turn (debounce).
 	Settings TurnSettings `json:"settings"`
+	// EscalationEpisode is the last escalation episode; OpenEscalation is set when one is
+	// still pending or in progress (a run that starts fresh must keep forwarding to it).
+	EscalationEpisode int  `json:"escalation_episode"`
+	OpenEscalation    bool `json:"open_escalation"`
 }
 
 // TurnSettings are the settings a workflow applies (refreshed at every turn).
@@ -167,6 +174,7 @@ type TurnSettings struct {
 	ContinueAsNewEvents int           `json:"continue_as_new_events"`
 	DefaultLanguage     string        `json:"default_language"`
 	AckInterval         time.Duration `json:"ack_interval"`
+	InactivityFollowUps bool          `json:"inactivity_follow_ups"`
 }
 
 func turnSettings(s settings.Settings) TurnSettings {
@@ -176,6 +184,7 @@ func turnSettings(s settings.Settings) TurnSettings {
 		ReplyTimeout: s.LLM.ReplyTimeout.D(), HelperTimeout: s.LLM.HelperTimeout.D(),
 		SummaryAfter: s.Conversation.SummaryAfter, ContinueAsNewEvents: s.Conversation.ContinueAsNewEvents,
 		DefaultLanguage: s.Conversation.DefaultLanguage, AckInterval: s.Escalation.AckInterval.D(),
+		InactivityFollowUps: s.FollowUps.InactivityEnabled,
 	}
 }
 
@@ -196,6 +205,16 @@ func (a *Conversation) LoadConversation(ctx context.Context, conversationID stri
 	snap := ConversationSnapshot{ConversationID: c.ID, Stage: c.Stage, Language: c.Language, Status: c.Status,
 		Owner: c.Owner, NeedsHuman: c.NeedsHuman, CreatedAt: c.CreatedAt, Settings: turnSettings(s)}
 	_ = json.Unmarshal(c.Facts, &snap.Facts)
+	err = a.Store.Pool.QueryRow(ctx, `
+		SELECT coalesce(max(episode), 0), coalesce(bool_or(status IN ('pending', 'in_progress')), false)
+		FROM escalations WHERE conversation_id = $1`, c.ID).Scan(&snap.EscalationEpisode, &snap.OpenEscalation)
+	if err != nil {
+		return snap, fmt.Errorf("read escalations: %w", err)
+	}
+	if snap.Status == "escalated" && !snap.OpenEscalation {
+		// The escalation was resolved while no run was listening: the chat is the bot's again.
+		snap.Status, snap.Owner = "active", "bot"
+	}
 	return snap, nil
 }
 
@@ -206,15 +225,25 @@ type BeginTurnInput struct {
 	MessageIDs       []int64   `json:"message_ids"`
 	Stage            string    `json:"stage"`
 	DebounceClosedAt time.Time `json:"debounce_closed_at"`
+	// FailedTurns counts the bot's consecutive failed turns (apology, unverifiable reply).
+	FailedTurns int `json:"failed_turns,omitempty"`
+}
+
+// Trigger is a reason to hand the turn to a manager.
+type Trigger struct {
+	Kind   string `json:"kind"`
+	Reason string `json:"reason"`
 }
 
 // BeginTurnResult tells the workflow how to run the turn.
 type BeginTurnResult struct {
-	TurnID        int64              `json:"turn_id"`
-	Language      string             `json:"language"` // detected in this batch, "" if unclear
-	Settings      TurnSettings       `json:"settings"`
-	LLMConfigured bool               `json:"llm_configured"`
-	Triggers      []triggers.Trigger `json:"triggers,omitempty"`
+	TurnID        int64        `json:"turn_id"`
+	Language      string       `json:"language"` // detected in this batch, "" if unclear
+	Settings      TurnSettings `json:"settings"`
+	LLMConfigured bool         `json:"llm_configured"`
+	Triggers      []Trigger    `json:"triggers,omitempty"`
+	// AutoReply: the batch is an out-of-office style auto-reply; it gets no answer.
+	AutoReply bool `json:"auto_reply,omitempty"`
 	// VoiceOnly: the batch is only voice notes we could not transcribe.
 	VoiceOnly bool `json:"voice_only,omitempty"`
 	// OptOut: the customer asked to stop proactive messages.
@@ -238,28 +267,41 @@ func (a *Conversation) BeginTurn(ctx context.Context, in BeginTurnInput) (BeginT
 	}
 	res := BeginTurnResult{TurnID: id, Settings: turnSettings(s), LLMConfigured: a.LLM != nil && a.LLM.Configured()}
 	var texts []string
-	var tm []triggers.Message
 	voice := 0
 	for _, m := range msgs {
 		texts = append(texts, m.Text)
-		tm = append(tm, triggers.Message{Kind: m.Kind, Text: m.Text, MediaURL: m.MediaURL})
 		if (m.Kind == "audio" || m.Kind == "voice") && strings.TrimSpace(m.Text) == "" {
 			voice++
 		}
 	}
 	all := strings.Join(texts, "\n")
 	res.Language = DetectLanguage(all)
-	res.Triggers = triggers.Detect(tm)
 	res.VoiceOnly = voice > 0 && voice == len(msgs)
-	low := strings.ToLower(strings.TrimSpace(all))
-	for _, kw := range s.FollowUps.OptOutKeywords {
-		if low == strings.ToLower(kw) {
-			res.OptOut = true
-		}
+
+	// STOP and auto-replies are recognised before anything else: neither gets an answer.
+	loc, err := time.LoadLocation(s.BusinessHours.TimeZone)
+	if err != nil {
+		loc = time.UTC
 	}
-	if res.OptOut {
-		if _, err := a.Store.Pool.Exec(ctx, `UPDATE conversations SET opted_out = true WHERE id = $1`, in.ConversationID); err != nil {
+	switch outbound.ClassifyReply(all, time.Now(), loc, s.FollowUps.OptOutKeywords).Kind {
+	case outbound.ReplyOptOut:
+		res.OptOut = true
+		if err := a.Store.MarkOptedOut(ctx, in.ConversationID, true); err != nil {
 			return res, err
+		}
+		return res, nil
+	case outbound.ReplyAutoReply:
+		res.AutoReply = true
+		return res, nil
+	}
+	if a.Escalations != nil {
+		det, err := a.Escalations.DetectEscalation(ctx, DetectEscalationInput{ConversationID: in.ConversationID,
+			MessageIDs: in.MessageIDs, FailedTurns: in.FailedTurns})
+		if err != nil {
+			return res, err
+		}
+		if det.Escalate {
+			res.Triggers = []Trigger{{Kind: det.Kind, Reason: det.Reason}}
 		}
 	}
 	return res, nil

@@ -12,6 +12,8 @@ import (
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/treejar/noor/activities/notify"
+	"github.com/treejar/noor/activities/outbound"
 	"github.com/treejar/noor/activities/wazzup"
 	"github.com/treejar/noor/db"
 	"github.com/treejar/noor/internal/metrics"
@@ -34,75 +36,25 @@ func (simulatorMessenger) Send(_ context.Context, m wazzup.OutboundMessage) (str
 	return "sim-" + m.CRMMessageID, nil
 }
 
-// Notifier raises an alert that a person must see (Telegram or the console).
-type Notifier interface {
-	Notify(ctx context.Context, n Notification) error
-}
-
-// Notification is one alert.
-type Notification struct {
-	Kind           string // channel_unavailable | undelivered | llm_unavailable | sla | escalation | …
-	ConversationID string
-	Text           string
-}
-
-// logNotifier is the fallback: the alert is an error log line and a metric.
-type logNotifier struct {
-	log *slog.Logger
-	m   *metrics.App
-}
-
-func (n logNotifier) Notify(_ context.Context, x Notification) error {
-	n.log.Error("ALERT", "kind", x.Kind, "conversation_id", x.ConversationID, "text", x.Text)
-	if n.m != nil {
-		n.m.Alerts.WithLabelValues("log", "sent").Inc()
-	}
-	return nil
-}
-
 // Messaging is the outbound gateway: every message to a customer goes through SendMessage.
 type Messaging struct {
 	Store     *db.Store
 	Wazzup    Messenger // nil when Wazzup is not configured
 	Simulator Messenger
-	Notifier  Notifier
+	Notifier  *notify.Notifier
+	Settings  *Settings
 	Log       *slog.Logger
 	Metrics   *metrics.App
+	// Now is the gateway's clock (tests move it across business hours).
+	Now func() time.Time
 }
 
-// SendInput is one logical outbound message.
-type SendInput struct {
-	ConversationID string
-	// IdempotencyKey is deterministic per logical message; it is Wazzup's crmMessageId.
-	IdempotencyKey string
-	// Purpose: reply | ack | apology | escalation_ack | follow_up | payment_reminder |
-	// feedback_request | manager | quote_document
-	Purpose   string
-	Proactive bool
-	// Text of the message; or DraftStepID, the turn step holding the agent's checked reply.
-	Text        string
-	DraftStepID int64
-	// DocumentURL sends a file (PDF); Caption follows as a second text message.
-	DocumentURL string
-	Caption     string
-	// TemplatePurpose/TemplateValues: the template used outside the 24-hour window.
-	TemplatePurpose string
-	TemplateValues  []string
-	// RespectOwner: a bot message, not sent while a human owns the chat.
-	RespectOwner bool
-	Author       string // noor (default) | manager | system
-	AuthorName   string
-	Language     string
-	TurnID       int64
-}
-
-// SendResult says what happened.
-type SendResult struct {
-	Status            string `json:"status"` // sent | skipped | blocked
-	Reason            string `json:"reason,omitempty"`
-	MessageID         int64  `json:"message_id,omitempty"`
-	ProviderMessageID string `json:"provider_message_id,omitempty"`
-}
+// SendInput and SendResult are the gateway's contract (activities/outbound), shared by
+// every workflow that sends.
+type (
+	SendInput  = outbound.SendInput
+	SendResult = outbound.SendResult
+)
 
 // Error types that Temporal must not retry.
 const (
@@ -118,6 +70,17 @@ const (
 func (a *Messaging) SendMessage(ctx context.Context, in SendInput) (SendResult, error) {
 	if in.IdempotencyKey == "" || in.ConversationID == "" {
 		return SendResult{}, temporal.NewNonRetryableApplicationError("idempotency key and conversation are required", ErrTypeSendRejected, nil)
+	}
+	// A retry of a message that already went out is answered from the ledger.
+	if rec, err := a.Store.OutboundByKey(ctx, in.IdempotencyKey); err == nil {
+		switch rec.Status {
+		case "sent", "delivered", "read":
+			return SendResult{Status: outbound.StatusSent, MessageID: rec.MessageID, ProviderMessageID: rec.ProviderMessageID, Reason: "already sent"}, nil
+		case "blocked":
+			return SendResult{Status: outbound.StatusBlocked, MessageID: rec.MessageID, Reason: "blocked earlier"}, nil
+		}
+	} else if !errors.Is(err, db.ErrNotFound) {
+		return SendResult{}, err
 	}
 	text := in.Text
 	var turnID *int64
@@ -152,49 +115,87 @@ func (a *Messaging) SendMessage(ctx context.Context, in SendInput) (SendResult, 
 		// The latency figure "debounce closed → send" ends here.
 		_ = a.Store.MarkTurnTime(ctx, in.TurnID, "send_started_at")
 	}
+
+	// The gateway's decision: the 24-hour window, templates, opt-out, quiet hours.
+	conv, err := a.Store.Conversation(ctx, in.ConversationID)
+	if err != nil {
+		return SendResult{}, fmt.Errorf("read conversation: %w", err)
+	}
+	st, err := a.Settings.LoadSettings(ctx)
+	if err != nil {
+		return SendResult{}, err
+	}
+	lang := firstNonEmpty(in.Language, conv.Language)
+	var lastCustomer time.Time
+	if conv.LastCustomerMessageAt != nil {
+		lastCustomer = *conv.LastCustomerMessageAt
+	}
+	now := time.Now()
+	if a.Now != nil {
+		now = a.Now()
+	}
+	dec := outbound.Decide(now, outbound.DecideInput{Purpose: in.Purpose, Proactive: in.Proactive, Language: lang,
+		LastCustomerMessageAt: lastCustomer, OptedOut: conv.OptedOut, TemplatePurpose: in.TemplatePurpose}, st)
+	if dec.Action == outbound.ActionDefer {
+		// Nothing is recorded: the key stays free for the deferred attempt.
+		return SendResult{Status: outbound.StatusDeferred, Reason: dec.Reason, DeferUntil: dec.DeferUntil}, nil
+	}
 	kind := "text"
-	if in.DocumentURL != "" {
+	switch {
+	case dec.Action == outbound.ActionTemplate:
+		kind = "template"
+	case in.DocumentURL != "":
 		kind = "document"
 	}
 	provider := "wazzup"
+	if conv.ChannelID == SimulatorChannel {
+		provider = "simulator"
+	}
 	rec, err := a.Store.BeginOutbound(ctx, db.OutboundInput{
 		Key: in.IdempotencyKey, ConversationID: in.ConversationID, Kind: kind, Provider: provider,
 		Text: text, MediaURL: in.DocumentURL, TurnID: turnID, Author: in.Author, AuthorName: in.AuthorName,
-		Language: in.Language, RespectOwner: in.RespectOwner, Model: model, PromptTokens: promptTok, CompletionTok: complTok, CostUSD: cost,
-		Metadata: map[string]any{"purpose": in.Purpose},
+		Language: lang, RespectOwner: in.RespectOwner, Model: model, PromptTokens: promptTok, CompletionTok: complTok, CostUSD: cost,
+		Metadata: map[string]any{"purpose": in.Purpose, "decision": dec.Action, "reason": dec.Reason},
 	})
 	if err != nil {
 		return SendResult{}, fmt.Errorf("record outbound message: %w", err)
 	}
 	if rec.Skipped {
 		a.count(provider, "skipped_human_owner")
-		return SendResult{Status: "skipped", Reason: "a human owns the chat", MessageID: rec.MessageID}, nil
+		return SendResult{Status: outbound.StatusSkipped, Reason: "a human owns the chat", MessageID: rec.MessageID}, nil
 	}
-	if in.Proactive && rec.OptedOut {
-		_ = a.Store.FinishOutbound(ctx, in.IdempotencyKey, "blocked", "", "customer opted out of proactive messages")
-		return SendResult{Status: "blocked", Reason: "customer opted out", MessageID: rec.MessageID}, nil
+	if dec.Action == outbound.ActionBlock {
+		// Never silently dropped: the ledger row says why, and the console shows it.
+		if err := a.Store.FinishOutbound(ctx, in.IdempotencyKey, "blocked", "", dec.Reason); err != nil {
+			return SendResult{}, err
+		}
+		a.count(provider, "blocked")
+		a.Log.Warn("outbound message blocked", "conversation_id", in.ConversationID, "purpose", in.Purpose, "reason", dec.Reason)
+		return SendResult{Status: outbound.StatusBlocked, Reason: dec.Reason, MessageID: rec.MessageID}, nil
 	}
 	switch rec.Status {
 	case "sent", "delivered", "read":
-		return SendResult{Status: "sent", MessageID: rec.MessageID, ProviderMessageID: rec.ProviderMessageID, Reason: "already sent"}, nil
+		return SendResult{Status: outbound.StatusSent, MessageID: rec.MessageID, ProviderMessageID: rec.ProviderMessageID, Reason: "already sent"}, nil
 	case "blocked":
-		return SendResult{Status: "blocked", MessageID: rec.MessageID}, nil
+		return SendResult{Status: outbound.StatusBlocked, MessageID: rec.MessageID}, nil
 	}
 
 	m := wazzup.OutboundMessage{ChannelID: rec.ChannelID, ChatType: rec.ChatType, ChatID: rec.ChatID, CRMMessageID: in.IdempotencyKey}
-	if in.DocumentURL != "" {
+	switch kind {
+	case "template":
+		m.TemplateID, m.TemplateValues = dec.TemplateID, in.TemplateValues
+	case "document":
 		m.ContentURI = in.DocumentURL
-	} else {
+	default:
 		m.Text = text
 	}
 	messenger := a.Wazzup
-	if rec.ChannelID == SimulatorChannel || messenger == nil {
-		if rec.ChannelID != SimulatorChannel {
-			// A real channel but no Wazzup credentials: nothing can deliver it.
-			_ = a.Store.FinishOutbound(ctx, in.IdempotencyKey, "error", "", "WAZZUP_API_KEY is not configured")
-			return SendResult{}, temporal.NewNonRetryableApplicationError("no messaging provider for channel "+rec.ChannelID, ErrTypeSendRejected, nil)
-		}
-		messenger, provider = a.Simulator, "simulator"
+	if provider == "simulator" {
+		messenger = a.Simulator
+	} else if messenger == nil {
+		// A real channel but no Wazzup credentials: nothing can deliver it.
+		_ = a.Store.FinishOutbound(ctx, in.IdempotencyKey, "error", "", "WAZZUP_API_KEY is not configured")
+		return SendResult{}, temporal.NewNonRetryableApplicationError("no messaging provider for channel "+rec.ChannelID, ErrTypeSendRejected, nil)
 	}
 	activity.RecordHeartbeat(ctx, "sending")
 	providerID, err := messenger.Send(ctx, m)
@@ -211,12 +212,17 @@ func (a *Messaging) SendMessage(ctx context.Context, in SendInput) (SendResult, 
 				return SendResult{}, err
 			}
 		}
-		return SendResult{Status: "sent", MessageID: rec.MessageID, ProviderMessageID: providerID}, nil
+		return SendResult{Status: outbound.StatusSent, Mode: dec.Action, Reason: dec.Reason, MessageID: rec.MessageID, ProviderMessageID: providerID}, nil
 	case errors.Is(err, wazzup.ErrChannelUnavailable):
 		_ = a.Store.FinishOutbound(ctx, in.IdempotencyKey, "error", "", "MESSAGE_CHANNEL_UNAVAILABLE")
 		a.count(provider, "channel_unavailable")
-		a.alert(ctx, Notification{Kind: "channel_unavailable", ConversationID: in.ConversationID,
-			Text: fmt.Sprintf("WhatsApp channel %s is disconnected: a reply to chat %s could not be delivered", rec.ChannelID, pii.MaskPhone(rec.ChatID))})
+		a.alert(ctx, notify.Alert{
+			// One alert per channel per hour, however many sends fail.
+			Key:  "channel_unavailable:" + rec.ChannelID + ":" + time.Now().UTC().Format("2006010215"),
+			Kind: "channel_unavailable", Severity: notify.SeverityCritical, ConversationID: in.ConversationID,
+			Title: "WhatsApp channel disconnected",
+			Body:  fmt.Sprintf("Channel %s is not connected: a message to chat %s could not be delivered. Reconnect the WhatsApp session in Wazzup.", rec.ChannelID, pii.MaskPhone(rec.ChatID)),
+		})
 		return SendResult{}, temporal.NewNonRetryableApplicationError("WhatsApp channel unavailable", ErrTypeChannelUnavailable, err)
 	case errors.Is(err, wazzup.ErrRateLimited):
 		a.count(provider, "rate_limited")
@@ -238,13 +244,14 @@ func (a *Messaging) count(provider, result string) {
 	}
 }
 
-func (a *Messaging) alert(ctx context.Context, n Notification) {
+func (a *Messaging) alert(ctx context.Context, n notify.Alert) {
 	if a.Notifier == nil {
+		a.Log.Error("ALERT (no notifier)", "kind", n.Kind, "conversation_id", n.ConversationID, "title", n.Title)
 		return
 	}
 	nctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 20*time.Second)
 	defer cancel()
-	if err := a.Notifier.Notify(nctx, n); err != nil {
+	if _, err := a.Notifier.Notify(nctx, n); err != nil {
 		a.Log.Error("alert could not be delivered", "kind", n.Kind, "conversation_id", n.ConversationID, "err", err)
 	}
 }

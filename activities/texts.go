@@ -1,15 +1,13 @@
 package activities
 
+import "github.com/treejar/noor/activities/followup"
+
 // Fixed messages the product sends without the model, in both languages. They are short
 // on purpose: each stands in for a reply the customer is waiting for.
 var fixedTexts = map[string]map[string]string{
 	"apology": {
 		"en": "Sorry, I can't answer properly right now. A colleague from Treejar will reply to you here shortly.",
 		"ar": "عذراً، لا أستطيع الرد بشكل صحيح الآن. سيرد عليك أحد زملائي من تري جار هنا قريباً.",
-	},
-	"escalation_ack": {
-		"en": "Thank you. I've passed your message to a Treejar manager, who will reply to you here shortly.",
-		"ar": "شكراً لك. لقد حوّلت رسالتك إلى أحد مدراء تري جار، وسيرد عليك هنا قريباً.",
 	},
 	"guard_fallback": {
 		"en": "Thank you for the details. I'd rather have a colleague confirm the exact figures for you, so a Treejar manager will reply here shortly.",
@@ -23,6 +21,9 @@ var fixedTexts = map[string]map[string]string{
 
 // FixedText returns a fixed message in lang (English when the language is unknown).
 func FixedText(kind, lang string) string {
+	if kind == "escalation_ack" {
+		return followup.EscalationAck(lang)
+	}
 	t := fixedTexts[kind]
 	if lang != "ar" {
 		lang = "en"

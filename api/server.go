@@ -173,5 +173,6 @@ func Build(d Deps) (*Server, error) {
 	s.registerConversations()
 	s.registerSimulator()
 	s.registerProducts()
+	s.registerEscalations()
 	return s, nil
 }

@@ -44,6 +44,8 @@ type EscalationInput struct {
 	// large_order | drawings | bot_failed | llm_unavailable | crm_auth | quote_blocked | soft:<trigger> | other
 	Kind        string `json:"kind"`
 	TriggeredBy string `json:"triggered_by"` // bot | rule | api | admin | manager
+	// Resume carries the state across the escalation's own continue-as-new; callers leave it nil.
+	Resume *EscalationState `json:"resume,omitempty"`
 }
 
 // EscalationActionSignal is take or resolve by a manager (SignalEscalationTake / SignalEscalationResolve).
@@ -65,6 +67,13 @@ type FollowUpInput struct {
 	Kind           string    `json:"kind"` // quote | payment | feedback | inactivity
 	Ref            string    `json:"ref"`  // quote number, sale order id, or "" for inactivity
 	StartedAt      time.Time `json:"started_at"`
+}
+
+// FollowUpStopSignal ends a follow-up chain from outside (payment received, order
+// cancelled in the CRM, an admin).
+type FollowUpStopSignal struct {
+	Reason string `json:"reason"`
+	By     string `json:"by,omitempty"`
 }
 
 // EscalationWorkflowID is deterministic per conversation and episode.

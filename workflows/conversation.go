@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -47,6 +48,9 @@ type ConversationState struct {
 	EscalationEpisode int      `json:"escalation_episode"`
 	Escalation        string   `json:"escalation,omitempty"`
 	FollowUps         []string `json:"follow_ups,omitempty"`
+	// FailedTurns counts consecutive turns the bot could not answer properly (for the
+	// "bot failed twice" trigger).
+	FailedTurns int `json:"failed_turns,omitempty"`
 }
 
 // ConversationView is what the state query returns.
@@ -90,7 +94,11 @@ func Conversation(ctx workflow.Context, in ConversationInput) error {
 			return fmt.Errorf("load conversation: %w", err)
 		}
 		w.st = ConversationState{ConversationID: snap.ConversationID, Stage: snap.Stage, Language: snap.Language,
-			Status: snap.Status, Owner: snap.Owner, NeedsHuman: snap.NeedsHuman, Facts: snap.Facts, Settings: snap.Settings}
+			Status: snap.Status, Owner: snap.Owner, NeedsHuman: snap.NeedsHuman, Facts: snap.Facts, Settings: snap.Settings,
+			EscalationEpisode: snap.EscalationEpisode}
+		if snap.OpenEscalation {
+			w.st.Escalation = EscalationWorkflowID(snap.ConversationID, snap.EscalationEpisode)
+		}
 	}
 	if err := w.registerHandlers(ctx); err != nil {
 		return err
@@ -298,6 +306,20 @@ func (w *conversation) registerHandlers(ctx workflow.Context) error {
 	}})
 }
 
+// stageBefore reports whether stage a comes before stage b in the sales process.
+func stageBefore(a, b string) bool {
+	ia, ib := -1, -1
+	for i, st := range settings.Stages {
+		if st == a {
+			ia = i
+		}
+		if st == b {
+			ib = i
+		}
+	}
+	return ia >= 0 && ia < ib
+}
+
 func validStage(s string) bool {
 	for _, st := range settings.Stages {
 		if st == s {
@@ -389,7 +411,7 @@ func (w *conversation) runTurn(ctx workflow.Context, seq int, batch []CustomerMe
 	var begin activities.BeginTurnResult
 	err := workflow.ExecuteActivity(opts(ctx, 30*time.Second, 10, fmt.Sprintf("begin turn %d (%d message(s))", seq, len(batch))),
 		acts.BeginTurn, activities.BeginTurnInput{ConversationID: w.st.ConversationID, Seq: seq, MessageIDs: ids,
-			Stage: w.st.Stage, DebounceClosedAt: closedAt}).Get(ctx, &begin)
+			Stage: w.st.Stage, DebounceClosedAt: closedAt, FailedTurns: w.st.FailedTurns}).Get(ctx, &begin)
 	if err != nil {
 		return err
 	}
@@ -401,6 +423,9 @@ func (w *conversation) runTurn(ctx workflow.Context, seq int, batch []CustomerMe
 	switch {
 	case begin.OptOut:
 		w.saveState(ctx, activities.SaveStateInput{TurnID: begin.TurnID, TurnStatus: "skipped", TurnNote: "customer opted out of proactive messages"})
+		return nil
+	case begin.AutoReply:
+		w.saveState(ctx, activities.SaveStateInput{TurnID: begin.TurnID, TurnStatus: "skipped", TurnNote: "auto-reply: not answered"})
 		return nil
 	case len(begin.Triggers) > 0:
 		t := begin.Triggers[0]
@@ -451,6 +476,7 @@ func (w *conversation) runTurn(ctx workflow.Context, seq int, batch []CustomerMe
 				continue
 			}
 			// Twice unverifiable: never send it; a human confirms instead.
+			w.st.FailedTurns++
 			w.st.NeedsHuman, w.st.NeedsHumanReason = true, "reply failed the checks: "+strings.Join(step.Problems, "; ")
 			return w.sendFixed(ctx, begin.TurnID, seq, "guard_fallback", "escalated")
 		}
@@ -477,8 +503,16 @@ func (w *conversation) runTurn(ctx workflow.Context, seq int, batch []CustomerMe
 	status := "replied"
 	if sent.Status != "sent" {
 		status = "skipped"
+	} else {
+		w.st.FailedTurns = 0
 	}
 	w.saveState(ctx, activities.SaveStateInput{TurnID: begin.TurnID, TurnStatus: status, TurnNote: sent.Reason, ReplyMessageID: sent.MessageID})
+	if status == "replied" && begin.Settings.InactivityFollowUps && stageBefore(w.st.Stage, "quoting") && len(batch) > 0 {
+		// A customer who goes quiet before a quote gets the 1/3/7-day follow-ups; their next
+		// message cancels the chain.
+		last := batch[len(batch)-1]
+		w.startFollowUp(ctx, "inactivity", strconv.FormatInt(last.MessageID, 10), last.At)
+	}
 
 	// Off the hot path: the reply is out; now learn facts and refresh the summary, in parallel.
 	work := activities.FollowUpWorkInput{ConversationID: w.st.ConversationID, TurnID: begin.TurnID}
@@ -618,6 +652,7 @@ func (w *conversation) escalate(ctx workflow.Context, kind, reason, by string, t
 // apologise answers with the fixed apology (at most once per acknowledgement interval) and
 // flags the chat for a human: never silence, never a retry loop.
 func (w *conversation) apologise(ctx workflow.Context, turnID int64, reason string) {
+	w.st.FailedTurns++
 	w.st.NeedsHuman, w.st.NeedsHumanReason = true, reason
 	now := workflow.Now(ctx)
 	interval := w.st.Settings.AckInterval
@@ -699,7 +734,7 @@ func (w *conversation) removeFollowUp(id string) {
 
 // StartFollowUp starts a follow-up child (quote, payment, feedback, inactivity) that
 // outlives continue-as-new, and remembers it so customer replies reach it.
-func (w *conversation) startFollowUp(ctx workflow.Context, kind, ref string) {
+func (w *conversation) startFollowUp(ctx workflow.Context, kind, ref string, startedAt time.Time) {
 	id := FollowUpWorkflowID(w.st.ConversationID, kind, ref)
 	for _, x := range w.st.FollowUps {
 		if x == id {
@@ -710,7 +745,7 @@ func (w *conversation) startFollowUp(ctx workflow.Context, kind, ref string) {
 		WorkflowID: id, ParentClosePolicy: enumspb.PARENT_CLOSE_POLICY_ABANDON, StaticSummary: "Follow-up: " + kind + " " + ref,
 	})
 	child := workflow.ExecuteChildWorkflow(cctx, FollowUpWorkflowName, FollowUpInput{ConversationID: w.st.ConversationID, Kind: kind,
-		Ref: ref, StartedAt: workflow.Now(ctx)})
+		Ref: ref, StartedAt: startedAt})
 	if err := child.GetChildWorkflowExecution().Get(ctx, nil); err != nil {
 		workflow.GetLogger(ctx).Error("could not start the follow-up", "conversation_id", w.st.ConversationID, "error", err)
 		return

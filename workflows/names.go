@@ -39,6 +39,8 @@ const (
 	SignalEscalationResolve = "escalation-resolve"
 	// SignalCustomerActivity tells a follow-up child that the customer wrote again.
 	SignalCustomerActivity = "customer-activity"
+	// SignalFollowUpStop ends a follow-up chain (FollowUpStopSignal), e.g. the payment arrived.
+	SignalFollowUpStop = "follow-up-stop"
 )
 
 // Updates (validated, answered synchronously).
@@ -49,6 +51,10 @@ const (
 	UpdateHandBack = "hand-back"
 	// UpdateEscalate escalates a conversation from the API or the console.
 	UpdateEscalate = "escalate"
+	// UpdateEscalationTake / UpdateEscalationResolve are the synchronous forms of the
+	// escalation signals (EscalationActionSignal in, EscalationState out), used by the API.
+	UpdateEscalationTake    = "escalation-take"
+	UpdateEscalationResolve = "escalation-resolve"
 )
 
 // Queries.

@@ -12,5 +12,7 @@ func All() []Registration {
 		{Name: ConversationWorkflowName, Fn: Conversation},
 		{Name: CatalogSyncWorkflowName, Fn: CatalogSync},
 		{Name: KnowledgeIndexWorkflow, Fn: KnowledgeIndex},
+		{Name: EscalationWorkflowName, Fn: EscalationWorkflow},
+		{Name: FollowUpWorkflowName, Fn: FollowUpWorkflow},
 	}
 }

@@ -81,6 +81,7 @@ type FollowUps struct {
 	PaymentEnabled      bool       `json:"payment_reminders_enabled"`
 	PaymentMinAge       Duration   `json:"payment_reminder_min_age"`
 	PaymentPerDay       int        `json:"payment_reminders_per_day"`
+	PaymentMaxPerRun    int        `json:"payment_reminders_max" help:"payment reminders per approved quote, in total"`
 	FeedbackEnabled     bool       `json:"feedback_enabled"`
 	FeedbackDelayMin    Duration   `json:"feedback_delay_min"`
 	FeedbackDelayMax    Duration   `json:"feedback_delay_max"`
@@ -209,6 +210,7 @@ func Defaults() Settings {
 			PaymentEnabled:      true,
 			PaymentMinAge:       h(24),
 			PaymentPerDay:       1,
+			PaymentMaxPerRun:    3,
 			FeedbackEnabled:     true,
 			FeedbackDelayMin:    h(24),
 			FeedbackDelayMax:    h(48),
@@ -357,6 +359,9 @@ func (s Settings) Validate() error {
 	between("follow_ups.payment_reminder_min_age", f.PaymentMinAge, 24*time.Hour, 30*24*time.Hour)
 	if f.PaymentPerDay < 0 || f.PaymentPerDay > 3 {
 		bad("follow_ups.payment_reminders_per_day", "must be 0..3")
+	}
+	if f.PaymentMaxPerRun < 0 || f.PaymentMaxPerRun > 10 {
+		bad("follow_ups.payment_reminders_max", "must be 0..10")
 	}
 	between("follow_ups.feedback_delay_min", f.FeedbackDelayMin, time.Hour, 14*24*time.Hour)
 	if f.FeedbackDelayMax < f.FeedbackDelayMin {
