@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/subtle"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.temporal.io/sdk/client"
 
+	"github.com/treejar/noor/console"
 	"github.com/treejar/noor/db"
 	"github.com/treejar/noor/internal/config"
 	"github.com/treejar/noor/internal/metrics"
@@ -29,6 +31,9 @@ type Deps struct {
 	Log      *slog.Logger
 	Metrics  *metrics.App
 	Gatherer prometheus.Gatherer
+	// ConsoleHooks (optional) adjusts the console's dependencies before it is built: the
+	// features that plug into it (conversation actions, escalations, catalog sync, …).
+	ConsoleHooks func(*console.Deps)
 }
 
 // Server owns the echo instance and the handlers' dependencies.
@@ -37,6 +42,8 @@ type Server struct {
 	Echo *echo.Echo
 	// V1 is the authenticated /api/v1 group; feature packages add routes to it.
 	V1 *echo.Group
+	// Console is the admin console mounted under /console.
+	Console *console.Console
 }
 
 // New builds the router with the common middleware and the foundation routes.
@@ -139,5 +146,8 @@ func (s *Server) Start(ctx context.Context, addr string) error {
 // Build is New plus every feature's routes.
 func Build(d Deps) (*Server, error) {
 	s := New(d)
+	if err := s.registerConsole(); err != nil {
+		return nil, fmt.Errorf("console: %w", err)
+	}
 	return s, nil
 }
