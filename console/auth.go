@@ -175,13 +175,13 @@ func (cs *Console) login(c echo.Context) error {
 		return cs.page(func(echo.Context) error { return err })(c)
 	}
 	if errors.Is(err, db.ErrNotFound) {
-		_ = bcrypt.CompareHashAndPassword(dummyHash(), []byte(password))
+		_ = bcrypt.CompareHashAndPassword(cs.dummyHash(), []byte(password))
 		_ = cs.Store.Audit(ctx, db.AuditEntry{Actor: username, Action: "auth.login_failed", Target: "unknown user", RemoteIP: ip}, nil, nil)
 		return cs.renderLogin(c, http.StatusUnauthorized, genericLoginFail)
 	}
 	now := cs.Now()
 	if u.LockedUntil != nil && u.LockedUntil.After(now) {
-		_ = bcrypt.CompareHashAndPassword(dummyHash(), []byte(password))
+		_ = bcrypt.CompareHashAndPassword(cs.dummyHash(), []byte(password))
 		_ = cs.Store.Audit(ctx, db.AuditEntry{Actor: u.Username, Role: u.Role, Action: "auth.login_locked", RemoteIP: ip}, nil, nil)
 		return cs.renderLogin(c, http.StatusTooManyRequests, fmt.Sprintf(
 			"This account is locked after %d wrong passwords. Try again in %s or ask an admin.", MaxFailures, roundUp(u.LockedUntil.Sub(now))))
@@ -229,17 +229,13 @@ func roundUp(d time.Duration) time.Duration {
 	return d.Round(time.Minute)
 }
 
-var (
-	dummyOnce sync.Once
-	dummy     []byte
-)
-
-// dummyHash is compared against for unknown or locked users so each attempt costs the same.
-func dummyHash() []byte {
-	dummyOnce.Do(func() {
-		dummy, _ = bcrypt.GenerateFromPassword([]byte(randomToken()), bcrypt.DefaultCost)
+// dummyHash is compared against for unknown or locked users so each attempt costs the
+// same as a real check.
+func (cs *Console) dummyHash() []byte {
+	cs.dummyOnce.Do(func() {
+		cs.dummy, _ = bcrypt.GenerateFromPassword([]byte(randomToken()), cs.BcryptCost)
 	})
-	return dummy
+	return cs.dummy
 }
 
 // loginLimiter allows at most n attempts per window per client address.

@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -48,6 +49,9 @@ type Console struct {
 	pages   *pages
 	limiter *loginLimiter
 	secure  bool // cookies always Secure (PUBLIC_BASE_URL is https)
+
+	dummyOnce sync.Once
+	dummy     []byte
 }
 
 // Login protection: after MaxFailures consecutive wrong passwords an account is locked for

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 
@@ -66,8 +67,8 @@ func (cs *Console) parseConversationFilter(c echo.Context) (db.ConversationFilte
 			return f, ff, e
 		}
 	}
-	if len(ff.Q) > 100 {
-		return f, ff, badRequest("The search is limited to 100 characters.")
+	if err := checkSearch(ff.Q); err != nil {
+		return f, ff, err
 	}
 	yes := func(s string) *bool {
 		if s == "" {
@@ -117,6 +118,18 @@ func (cs *Console) conversations(c echo.Context) error {
 		"PrevQuery": pageQuery(ff, ff.Page-1), "NextQuery": pageQuery(ff, ff.Page+1),
 		"HasPrev": ff.Page > 1, "HasNext": ff.Page < pages,
 	})
+}
+
+// checkSearch rejects search text PostgreSQL cannot hold (NUL, invalid UTF-8) and
+// over-long input before it reaches a query.
+func checkSearch(q string) error {
+	if len(q) > 100 {
+		return badRequest("The search is limited to 100 characters.")
+	}
+	if !utf8.ValidString(q) || strings.ContainsRune(q, 0) {
+		return badRequest("The search contains characters that cannot be searched for.")
+	}
+	return nil
 }
 
 func pageQuery(ff filterForm, page int) string {

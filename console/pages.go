@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 
@@ -99,8 +100,8 @@ func (cs *Console) catalog(c echo.Context) error {
 	page = max(1, min(page, 10000))
 	f := db.ProductFilter{Search: q.Get("q"), Category: q.Get("category"), Zoho: q.Get("zoho"), Limit: pageSize,
 		Offset: (page - 1) * pageSize}
-	if len(f.Search) > 100 {
-		return badRequest("The search is limited to 100 characters.")
+	if err := checkSearch(f.Search); err != nil {
+		return err
 	}
 	if f.Zoho != "" && !slices.Contains([]string{"linked", "unlinked", "mismatch"}, f.Zoho) {
 		return badRequest("Unknown Zoho link state %q.", f.Zoho)
@@ -171,6 +172,9 @@ func (cs *Console) knowledge(c echo.Context) error {
 	}
 	data := map[string]any{"Docs": docs, "PreviewAvailable": cs.Knowledge != nil}
 	if src := c.QueryParam("source"); src != "" {
+		if len(src) > 500 || !utf8.ValidString(src) || strings.ContainsRune(src, 0) {
+			return badRequest("Unknown document.")
+		}
 		chunks, err := cs.Store.KnowledgeChunks(ctx, src)
 		if err != nil {
 			return err
@@ -178,6 +182,9 @@ func (cs *Console) knowledge(c echo.Context) error {
 		data["Source"], data["Chunks"] = src, chunks
 	}
 	if qq := strings.TrimSpace(c.QueryParam("question")); qq != "" && cs.Knowledge != nil {
+		if err := checkSearch(qq); err != nil && len(qq) <= 100 {
+			return err
+		}
 		hits, err := cs.Knowledge.Preview(ctx, qq, 5)
 		if err != nil {
 			return err
@@ -325,8 +332,8 @@ func (cs *Console) auditLog(c echo.Context) error {
 	page, _ := strconv.Atoi(c.QueryParam("page"))
 	page = max(1, min(page, 10000))
 	prefix := c.QueryParam("action")
-	if len(prefix) > 50 {
-		return badRequest("The action filter is limited to 50 characters.")
+	if err := checkSearch(prefix); err != nil {
+		return err
 	}
 	list, err := cs.Store.AuditLog(c.Request().Context(), prefix, 100, (page-1)*100)
 	if err != nil {

@@ -158,9 +158,26 @@ func (s *Store) markDefaultChanged(ctx context.Context, p *Prompt) {
 	p.DefaultChanged = err == nil && lastSystem != def
 }
 
+// ValidPromptName reports whether name can be a prompt name (the table's CHECK).
+func ValidPromptName(name string) bool {
+	if name == "" || len(name) > 100 {
+		return false
+	}
+	for i, r := range name {
+		ok := r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || i > 0 && (r == '.' || r == '_' || r == '-')
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
 // PromptByName returns one prompt, ErrNotFound if it does not exist.
 func (s *Store) PromptByName(ctx context.Context, name string) (Prompt, error) {
 	var p Prompt
+	if !ValidPromptName(name) {
+		return p, ErrNotFound
+	}
 	err := s.Pool.QueryRow(ctx, `
 		SELECT p.name, p.active_version, v.body, p.updated_at, p.updated_by,
 		       (SELECT count(*) FROM prompt_versions WHERE name = p.name)
@@ -193,6 +210,9 @@ func (s *Store) PromptVersions(ctx context.Context, name string) ([]PromptVersio
 // PromptVersion reads one version.
 func (s *Store) PromptVersion(ctx context.Context, name string, version int) (PromptVersion, error) {
 	var v PromptVersion
+	if !ValidPromptName(name) {
+		return v, ErrNotFound
+	}
 	err := s.Pool.QueryRow(ctx, `SELECT name, version, body, author, note, created_at
 		FROM prompt_versions WHERE name = $1 AND version = $2`, name, version).
 		Scan(&v.Name, &v.Version, &v.Text, &v.Author, &v.Note, &v.CreatedAt)
@@ -216,6 +236,9 @@ var ErrPromptVersionConflict = errors.New("the prompt was changed by someone els
 // transaction.
 func (s *Store) SavePrompt(ctx context.Context, name, text, author, note string, expectActive int, a AuditEntry) (PromptVersion, error) {
 	var out PromptVersion
+	if !ValidPromptName(name) {
+		return out, ErrNotFound
+	}
 	err := s.InTx(ctx, func(tx pgx.Tx) error {
 		var active int
 		var activeText string
