@@ -2,6 +2,7 @@ package console
 
 import (
 	"encoding/json"
+	"html/template"
 	"net/http"
 	"net/url"
 	"slices"
@@ -25,8 +26,10 @@ type filterForm struct {
 	Page                                                             int
 }
 
-// Query renders the filters as a query string (for pagination and export links).
-func (f filterForm) Query() string {
+// Query renders the filters as a query string (for pagination and export links). It is
+// built by url.Values.Encode, so it is safe to place after "?" verbatim; as a plain string
+// html/template would escape its "=" and "&" and the link would lose its filters.
+func (f filterForm) Query() template.URL {
 	v := url.Values{}
 	for k, s := range map[string]string{"status": f.Status, "stage": f.Stage, "owner": f.Owner, "language": f.Language,
 		"from": f.From, "to": f.To, "escalated": f.Escalated, "has_quote": f.HasQuote, "q": f.Q} {
@@ -34,7 +37,7 @@ func (f filterForm) Query() string {
 			v.Set(k, s)
 		}
 	}
-	return v.Encode()
+	return template.URL(v.Encode()) //nolint:gosec // encoded by url.Values
 }
 
 // parseConversationFilter reads and validates the filters. Unknown values are rejected
@@ -132,13 +135,13 @@ func checkSearch(q string) error {
 	return nil
 }
 
-func pageQuery(ff filterForm, page int) string {
+func pageQuery(ff filterForm, page int) template.URL {
 	ff.Page = page
-	q := ff.Query()
+	q := string(ff.Query())
 	if q != "" {
 		q += "&"
 	}
-	return q + "page=" + strconv.Itoa(page)
+	return template.URL(q + "page=" + strconv.Itoa(page)) //nolint:gosec // encoded by url.Values
 }
 
 // fact is one captured fact for display.

@@ -67,11 +67,12 @@ func labelFor(s string) string {
 
 func fmtDuration(d time.Duration) string {
 	s := d.String()
-	// "23h0m0s" reads better as "23h".
-	s = strings.TrimSuffix(s, "0s")
-	s = strings.TrimSuffix(s, "0m")
-	if s == "" {
-		return "0s"
+	// "23h0m0s" reads better as "23h", "30m0s" as "30m".
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
 	}
 	return s
 }
