@@ -94,6 +94,11 @@ func (cs *Console) Bootstrap(ctx context.Context) error {
 	} else if n > 0 {
 		cs.Log.Info("prompts seeded from the embedded defaults", "versions", n)
 	}
+	if n, err := cs.Store.DeleteExpiredSessions(ctx); err != nil {
+		return err
+	} else if n > 0 {
+		cs.Log.Info("expired console sessions removed", "sessions", n)
+	}
 	name, pw := strings.TrimSpace(cs.Config.AdminUsername), cs.Config.AdminPassword.Reveal()
 	if name == "" || pw == "" {
 		cs.Log.Warn("ADMIN_USERNAME/ADMIN_PASSWORD not set: no bootstrap console admin (existing users still work)")

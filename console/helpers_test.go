@@ -77,10 +77,10 @@ type client struct {
 
 func (e *env) client() *client {
 	jar, _ := cookiejar.New(nil)
-	hc := e.http.Client()
+	hc := *e.http.Client() // a copy: each client has its own cookie jar
 	hc.Jar = jar
 	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	return &client{e: e, c: hc}
+	return &client{e: e, c: &hc}
 }
 
 type resp struct {
