@@ -2,7 +2,9 @@ package console
 
 import (
 	"errors"
+	"html/template"
 	"net/http"
+	"net/url"
 	"slices"
 	"sort"
 	"strconv"
@@ -134,8 +136,20 @@ func (cs *Console) catalog(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	data := map[string]any{"Rows": rows, "Total": total, "Cats": cats, "Q": q, "Page": page,
-		"Pages": (total + pageSize - 1) / pageSize, "SyncAvailable": cs.Catalog != nil}
+	pages := (total + pageSize - 1) / pageSize
+	pageLink := func(n int) template.URL {
+		v := url.Values{}
+		for _, k := range []string{"q", "category", "in_stock", "active", "zoho"} {
+			if x := q.Get(k); x != "" {
+				v.Set(k, x)
+			}
+		}
+		v.Set("page", strconv.Itoa(n))
+		return template.URL(v.Encode()) //nolint:gosec // encoded by url.Values
+	}
+	data := map[string]any{"Rows": rows, "Total": total, "Cats": cats, "Q": q, "Page": page, "Pages": pages,
+		"HasPrev": page > 1, "HasNext": page < pages, "PrevQuery": pageLink(page - 1), "NextQuery": pageLink(page + 1),
+		"SyncAvailable": cs.Catalog != nil}
 	if cs.Catalog != nil {
 		hist, err := cs.Catalog.History(ctx, 10)
 		if err != nil {

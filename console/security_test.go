@@ -508,3 +508,25 @@ func htmlProblems(body string) []string {
 		}
 	}
 }
+
+func TestCatalogFiltersAndPagerKeepFilters(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	ctx := context.Background()
+	_, err := e.store.Pool.Exec(ctx, `INSERT INTO products (slug, sku, name, category, category_slug, price, in_stock, zoho_item_id)
+		SELECT 'p' || g, 'SKU-' || g, 'Chair ' || g, 'Chairs', 'chairs', 100 + g, g % 2 = 0, CASE WHEN g % 3 = 0 THEN 'z' || g END
+		FROM generate_series(1, 120) g`)
+	require.NoError(t, err)
+	cl := e.admin()
+	r := cl.get("/console/catalog?in_stock=yes&category=chairs")
+	require.Equal(t, 200, r.StatusCode)
+	assert.Contains(t, r.body, "<small class=\"muted\">60</small>")
+	m := regexp.MustCompile(`id="catalog-next" href="([^"]+)"`).FindStringSubmatch(r.body)
+	require.NotNil(t, m)
+	next := strings.ReplaceAll(m[1], "&amp;", "&")
+	assert.Equal(t, "/console/catalog?category=chairs&in_stock=yes&page=2", next)
+	r = cl.get(next)
+	require.Equal(t, 200, r.StatusCode)
+	assert.Equal(t, 10, strings.Count(r.body, "<code>SKU-"), "the second page of 60 in-stock chairs")
+	r = cl.get("/console/catalog?zoho=linked")
+	assert.Contains(t, r.body, "<small class=\"muted\">40</small>")
+}
