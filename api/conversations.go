@@ -27,10 +27,10 @@ func (s *Server) registerConversations() {
 
 // ConversationList is the list response.
 type ConversationList struct {
-	Items  []db.Conversation `json:"items"`
-	Total  int               `json:"total"`
-	Limit  int               `json:"limit"`
-	Offset int               `json:"offset"`
+	Items  []db.ConversationRow `json:"items"`
+	Total  int                  `json:"total"`
+	Limit  int                  `json:"limit"`
+	Offset int                  `json:"offset"`
 }
 
 var (
@@ -44,7 +44,7 @@ var (
 func ParseConversationFilter(c echo.Context) (db.ConversationFilter, error) {
 	var f db.ConversationFilter
 	q := c.QueryParams()
-	f.Status, f.Stage, f.Language, f.Owner, f.Query = q.Get("status"), q.Get("stage"), q.Get("language"), q.Get("owner"), q.Get("q")
+	f.Status, f.Stage, f.Language, f.Owner, f.Search = q.Get("status"), q.Get("stage"), q.Get("language"), q.Get("owner"), q.Get("q")
 	if f.Status != "" && !validStatuses[f.Status] {
 		return f, BadRequest("status", "must be active, escalated or closed")
 	}
@@ -57,12 +57,17 @@ func ParseConversationFilter(c echo.Context) (db.ConversationFilter, error) {
 	if f.Owner != "" && !validOwners[f.Owner] {
 		return f, BadRequest("owner", "must be bot or human")
 	}
-	if v := q.Get("needs_human"); v != "" {
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			return f, BadRequest("needs_human", "must be true or false")
+	for _, p := range []struct {
+		name string
+		dst  **bool
+	}{{"needs_human", &f.NeedsHuman}, {"escalated", &f.Escalated}, {"has_quote", &f.HasQuote}} {
+		if v := q.Get(p.name); v != "" {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return f, BadRequest(p.name, "must be true or false")
+			}
+			*p.dst = &b
 		}
-		f.NeedsHuman = &b
 	}
 	for _, p := range []struct {
 		name string
@@ -124,7 +129,7 @@ func (s *Server) listConversations(c echo.Context) error {
 		return err
 	}
 	if items == nil {
-		items = []db.Conversation{}
+		items = []db.ConversationRow{}
 	}
 	return c.JSON(http.StatusOK, ConversationList{Items: items, Total: total, Limit: f.Limit, Offset: f.Offset})
 }

@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/subtle"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -19,6 +20,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/treejar/noor/activities/retrieval"
+	"github.com/treejar/noor/console"
 	"github.com/treejar/noor/db"
 	"github.com/treejar/noor/internal/config"
 	"github.com/treejar/noor/internal/metrics"
@@ -32,6 +34,9 @@ type Deps struct {
 	Log      *slog.Logger
 	Metrics  *metrics.App
 	Gatherer prometheus.Gatherer
+	// ConsoleHooks (optional) adjusts the console's dependencies before it is built: the
+	// features that plug into it (conversation actions, escalations, catalog sync, …).
+	ConsoleHooks func(*console.Deps)
 }
 
 // Server owns the echo instance and the handlers' dependencies.
@@ -40,6 +45,8 @@ type Server struct {
 	Echo *echo.Echo
 	// V1 is the authenticated /api/v1 group; feature packages add routes to it.
 	V1 *echo.Group
+	// Console is the admin console mounted under /console.
+	Console *console.Console
 
 	inbound   *Inbound
 	settings  *settingsCache
@@ -174,5 +181,8 @@ func Build(d Deps) (*Server, error) {
 	s.registerSimulator()
 	s.registerProducts()
 	s.registerEscalations()
+	if err := s.registerConsole(); err != nil {
+		return nil, fmt.Errorf("console: %w", err)
+	}
 	return s, nil
 }

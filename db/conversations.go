@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -290,82 +288,6 @@ func (s *Store) MessagesByID(ctx context.Context, ids []int64) ([]Message, error
 		return nil, fmt.Errorf("read messages: %w", err)
 	}
 	return scanMessages(rows)
-}
-
-// ConversationFilter selects conversations for lists and exports. Every field is optional.
-type ConversationFilter struct {
-	Status, Stage, Language, Owner string
-	NeedsHuman                     *bool
-	From, To                       *time.Time // on last message time
-	Query                          string     // phone digits, name or company
-	Limit, Offset                  int
-}
-
-// ListConversations returns a page of conversations, newest activity first, and the total.
-func (s *Store) ListConversations(ctx context.Context, f ConversationFilter) ([]Conversation, int, error) {
-	where, args := []string{"true"}, []any{}
-	add := func(cond string, v any) {
-		args = append(args, v)
-		where = append(where, strings.ReplaceAll(cond, "?", "$"+strconv.Itoa(len(args))))
-	}
-	if f.Status != "" {
-		add("c.status = ?", f.Status)
-	}
-	if f.Stage != "" {
-		add("c.stage = ?", f.Stage)
-	}
-	if f.Language != "" {
-		add("c.language = ?", f.Language)
-	}
-	if f.Owner != "" {
-		add("c.owner = ?", f.Owner)
-	}
-	if f.NeedsHuman != nil {
-		add("c.needs_human = ?", *f.NeedsHuman)
-	}
-	if f.From != nil {
-		add("coalesce(c.last_message_at, c.created_at) >= ?", *f.From)
-	}
-	if f.To != nil {
-		add("coalesce(c.last_message_at, c.created_at) < ?", *f.To)
-	}
-	if q := strings.TrimSpace(f.Query); q != "" {
-		digits := strings.Map(func(r rune) rune {
-			if r >= '0' && r <= '9' {
-				return r
-			}
-			return -1
-		}, q)
-		args = append(args, "%"+escapeLike(q)+"%")
-		n := strconv.Itoa(len(args))
-		cond := "(c.customer_name ILIKE $" + n + " OR c.facts->>'name' ILIKE $" + n + " OR c.facts->>'company' ILIKE $" + n
-		if len(digits) >= 3 {
-			args = append(args, "%"+digits+"%")
-			cond += " OR c.chat_id LIKE $" + strconv.Itoa(len(args))
-		}
-		where = append(where, cond+")")
-	}
-	if f.Limit <= 0 || f.Limit > 200 {
-		f.Limit = 50
-	}
-	cond := strings.Join(where, " AND ")
-	var total int
-	if err := s.Pool.QueryRow(ctx, `SELECT count(*) FROM conversations c WHERE `+cond, args...).Scan(&total); err != nil {
-		return nil, 0, fmt.Errorf("count conversations: %w", err)
-	}
-	args = append(args, f.Limit, f.Offset)
-	rows, err := s.Pool.Query(ctx, `SELECT `+conversationCols+` FROM conversations c WHERE `+cond+`
-		ORDER BY coalesce(c.last_message_at, c.created_at) DESC, c.id
-		LIMIT $`+strconv.Itoa(len(args)-1)+` OFFSET $`+strconv.Itoa(len(args)), args...)
-	if err != nil {
-		return nil, 0, fmt.Errorf("list conversations: %w", err)
-	}
-	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Conversation, error) { return scanConversation(r) })
-	return list, total, err
-}
-
-func escapeLike(s string) string {
-	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
 }
 
 func isUUID(s string) bool {

@@ -101,50 +101,64 @@ func (s *Store) DeactivateProductsNotSyncedSince(ctx context.Context, syncStart 
 	return tag.RowsAffected(), nil
 }
 
-// ProductFilter is the product listing of the API.
+// ProductFilter selects catalog rows for the API's product listing and the console.
+// Zero values mean "any".
 type ProductFilter struct {
-	Category           string
+	Text               string // words of the name/description, or part of the name or SKU
+	Category           string // category or parent category slug
 	MinPrice, MaxPrice *float64
 	InStock, Active    *bool
-	Text               string
+	Zoho               string // "" | linked | unlinked | mismatch (Zoho rate differs from the catalog price)
 	Limit, Offset      int
+}
+
+// where builds the condition on products aliased p; every value is a bind parameter.
+func (f ProductFilter) where(a *sqlArgs) string {
+	conds := []string{"TRUE"}
+	if f.Category != "" {
+		c := a.add(f.Category)
+		conds = append(conds, "(p.category_slug = "+c+" OR p.parent_category_slug = "+c+")")
+	}
+	if f.MinPrice != nil {
+		conds = append(conds, "coalesce(p.sale_price, p.price) >= "+a.add(*f.MinPrice))
+	}
+	if f.MaxPrice != nil {
+		conds = append(conds, "coalesce(p.sale_price, p.price) <= "+a.add(*f.MaxPrice)+" AND coalesce(p.price, 0) > 0")
+	}
+	if f.Active != nil {
+		conds = append(conds, "p.active = "+a.add(*f.Active))
+	}
+	if f.InStock != nil {
+		// Zoho's figure wins over the catalog's flag when the item is linked.
+		conds = append(conds, `(CASE WHEN p.zoho_item_id IS NOT NULL AND p.zoho_stock IS NOT NULL THEN p.zoho_stock > 0
+			ELSE p.in_stock AND coalesce(p.stock_quantity, 1) > 0 END) = `+a.add(*f.InStock))
+	}
+	if t := strings.TrimSpace(f.Text); t != "" {
+		ts := a.add(t)
+		like := a.add("%" + EscapeLike(t) + "%")
+		conds = append(conds, "(p.search_tsv @@ websearch_to_tsquery('english', "+ts+") OR p.name ILIKE "+like+
+			` ESCAPE '\' OR p.sku ILIKE `+like+` ESCAPE '\')`)
+	}
+	switch f.Zoho {
+	case "linked":
+		conds = append(conds, "p.zoho_item_id IS NOT NULL")
+	case "unlinked":
+		conds = append(conds, "p.zoho_item_id IS NULL")
+	case "mismatch":
+		conds = append(conds, "p.zoho_rate IS NOT NULL AND p.price IS NOT NULL AND p.zoho_rate <> p.price")
+	}
+	return strings.Join(conds, " AND ")
 }
 
 // ListProductIDs returns one page of product ids (by name) and the total matching count.
 func (s *Store) ListProductIDs(ctx context.Context, f ProductFilter) ([]int64, int, error) {
-	var conds []string
-	var args []any
-	arg := func(v any) string { args = append(args, v); return fmt.Sprintf("$%d", len(args)) }
-	if f.Category != "" {
-		a := arg(f.Category)
-		conds = append(conds, "(category_slug = "+a+" OR parent_category_slug = "+a+")")
-	}
-	if f.MinPrice != nil {
-		conds = append(conds, "coalesce(sale_price, price) >= "+arg(*f.MinPrice))
-	}
-	if f.MaxPrice != nil {
-		conds = append(conds, "coalesce(sale_price, price) <= "+arg(*f.MaxPrice)+" AND coalesce(price, 0) > 0")
-	}
-	if f.Active != nil {
-		conds = append(conds, "active = "+arg(*f.Active))
-	}
-	if f.InStock != nil {
-		conds = append(conds, `(CASE WHEN zoho_item_id IS NOT NULL AND zoho_stock IS NOT NULL THEN zoho_stock > 0
-			ELSE in_stock AND coalesce(stock_quantity, 1) > 0 END) = `+arg(*f.InStock))
-	}
-	if t := strings.TrimSpace(f.Text); t != "" {
-		a := arg(t)
-		conds = append(conds, "(search_tsv @@ websearch_to_tsquery('english', "+a+") OR name ILIKE '%' || "+a+" || '%' OR sku ILIKE '%' || "+a+" || '%')")
-	}
-	where := "true"
-	if len(conds) > 0 {
-		where = strings.Join(conds, " AND ")
-	}
+	var a sqlArgs
+	where := f.where(&a)
 	var total int
-	if err := s.Pool.QueryRow(ctx, "SELECT count(*) FROM products WHERE "+where, args...).Scan(&total); err != nil {
+	if err := s.Pool.QueryRow(ctx, "SELECT count(*) FROM products p WHERE "+where, a.args...).Scan(&total); err != nil {
 		return nil, 0, fmt.Errorf("count products: %w", err)
 	}
-	rows, err := s.Pool.Query(ctx, "SELECT id FROM products WHERE "+where+" ORDER BY name, id LIMIT "+arg(f.Limit)+" OFFSET "+arg(f.Offset), args...)
+	rows, err := s.Pool.Query(ctx, "SELECT p.id FROM products p WHERE "+where+" ORDER BY p.name, p.id"+limitOffset(&a, f.Limit, f.Offset), a.args...)
 	if err != nil {
 		return nil, 0, fmt.Errorf("list products: %w", err)
 	}

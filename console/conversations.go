@@ -1,0 +1,271 @@
+package console
+
+import (
+	"encoding/json"
+	"html/template"
+	"net/http"
+	"net/url"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/treejar/noor/db"
+	"github.com/treejar/noor/internal/settings"
+)
+
+const pageSize = 50
+
+// filterForm is the conversations filter as the form shows it.
+type filterForm struct {
+	Status, Stage, Owner, Language, From, To, Escalated, HasQuote, Q string
+	Page                                                             int
+}
+
+// Query renders the filters as a query string (for pagination and export links). It is
+// built by url.Values.Encode, so it is safe to place after "?" verbatim; as a plain string
+// html/template would escape its "=" and "&" and the link would lose its filters.
+func (f filterForm) Query() template.URL {
+	v := url.Values{}
+	for k, s := range map[string]string{"status": f.Status, "stage": f.Stage, "owner": f.Owner, "language": f.Language,
+		"from": f.From, "to": f.To, "escalated": f.Escalated, "has_quote": f.HasQuote, "q": f.Q} {
+		if s != "" {
+			v.Set(k, s)
+		}
+	}
+	return template.URL(v.Encode()) //nolint:gosec // encoded by url.Values
+}
+
+// parseConversationFilter reads and validates the filters. Unknown values are rejected
+// with a message rather than silently ignored, so a wrong link does not show wrong data.
+func (cs *Console) parseConversationFilter(c echo.Context) (db.ConversationFilter, filterForm, error) {
+	q := c.QueryParams()
+	ff := filterForm{Status: q.Get("status"), Stage: q.Get("stage"), Owner: q.Get("owner"), Language: q.Get("language"),
+		From: q.Get("from"), To: q.Get("to"), Escalated: q.Get("escalated"), HasQuote: q.Get("has_quote"), Q: q.Get("q")}
+	ff.Page, _ = strconv.Atoi(q.Get("page"))
+	if ff.Page < 1 {
+		ff.Page = 1
+	}
+	if ff.Page > 10000 {
+		ff.Page = 10000
+	}
+	f := db.ConversationFilter{Status: ff.Status, Stage: ff.Stage, Owner: ff.Owner, Language: ff.Language,
+		Search: ff.Q, Limit: pageSize, Offset: (ff.Page - 1) * pageSize}
+	check := func(name, v string, allowed []string) error {
+		if v != "" && !slices.Contains(allowed, v) {
+			return badRequest("Unknown %s %q (use one of: %s).", name, v, strings.Join(allowed, ", "))
+		}
+		return nil
+	}
+	for _, e := range []error{
+		check("status", ff.Status, db.ConversationStatuses), check("stage", ff.Stage, settings.Stages),
+		check("owner", ff.Owner, db.ConversationOwners), check("language", ff.Language, db.Languages),
+		check("escalated", ff.Escalated, []string{"yes", "no"}), check("has_quote", ff.HasQuote, []string{"yes", "no"}),
+	} {
+		if e != nil {
+			return f, ff, e
+		}
+	}
+	if err := checkSearch(ff.Q); err != nil {
+		return f, ff, err
+	}
+	yes := func(s string) *bool {
+		if s == "" {
+			return nil
+		}
+		b := s == "yes"
+		return &b
+	}
+	f.Escalated, f.HasQuote = yes(ff.Escalated), yes(ff.HasQuote)
+	day := func(name, s string, end bool) (*time.Time, error) {
+		if s == "" {
+			return nil, nil
+		}
+		t, err := time.ParseInLocation("2006-01-02", s, cs.businessLocation(c))
+		if err != nil {
+			return nil, badRequest("The %s date must look like 2025-01-31.", name)
+		}
+		if end {
+			t = t.AddDate(0, 0, 1) // "to" includes the whole day
+		}
+		return &t, nil
+	}
+	var err error
+	if f.From, err = day("from", ff.From, false); err != nil {
+		return f, ff, err
+	}
+	if f.To, err = day("to", ff.To, true); err != nil {
+		return f, ff, err
+	}
+	return f, ff, nil
+}
+
+func (cs *Console) conversations(c echo.Context) error {
+	f, ff, err := cs.parseConversationFilter(c)
+	if err != nil {
+		return err
+	}
+	rows, total, err := cs.Store.ListConversations(c.Request().Context(), f)
+	if err != nil {
+		return err
+	}
+	pages := (total + pageSize - 1) / pageSize
+	return cs.render(c, http.StatusOK, "conversations", "Conversations", "conversations", map[string]any{
+		"Rows": rows, "Total": total, "F": ff, "Pages": pages,
+		"Statuses": db.ConversationStatuses, "Stages": settings.Stages, "Owners": db.ConversationOwners,
+		"Languages": db.Languages,
+		"PrevQuery": pageQuery(ff, ff.Page-1), "NextQuery": pageQuery(ff, ff.Page+1),
+		"HasPrev": ff.Page > 1, "HasNext": ff.Page < pages,
+	})
+}
+
+// checkSearch rejects search text PostgreSQL cannot hold (NUL, invalid UTF-8) and
+// over-long input before it reaches a query.
+func checkSearch(q string) error {
+	if len(q) > 100 {
+		return badRequest("The search is limited to 100 characters.")
+	}
+	if !utf8.ValidString(q) || strings.ContainsRune(q, 0) {
+		return badRequest("The search contains characters that cannot be searched for.")
+	}
+	return nil
+}
+
+func pageQuery(ff filterForm, page int) template.URL {
+	ff.Page = page
+	q := string(ff.Query())
+	if q != "" {
+		q += "&"
+	}
+	return template.URL(q + "page=" + strconv.Itoa(page)) //nolint:gosec // encoded by url.Values
+}
+
+// fact is one captured fact for display.
+type fact struct{ Key, Value string }
+
+func factsList(raw []byte) []fact {
+	var m map[string]any
+	if json.Unmarshal(raw, &m) != nil {
+		return nil
+	}
+	out := make([]fact, 0, len(m))
+	for k, v := range m {
+		var s string
+		switch x := v.(type) {
+		case string:
+			s = x
+		case nil:
+			continue
+		default:
+			b, _ := json.Marshal(x)
+			s = string(b)
+		}
+		out = append(out, fact{Key: k, Value: s})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
+	return out
+}
+
+// toolCall is one tool call of a turn as stored in messages.metadata.tool_calls.
+type toolCall struct {
+	Name    string          `json:"name"`
+	Input   json.RawMessage `json:"input"`
+	Output  json.RawMessage `json:"output"`
+	Error   string          `json:"error"`
+	Millis  float64         `json:"ms"`
+	CostUSD float64         `json:"cost_usd"`
+}
+
+type threadItem struct {
+	db.ThreadMessage
+	Tools []toolCall
+	Stage string
+}
+
+func (cs *Console) conversation(c echo.Context) error {
+	ctx := c.Request().Context()
+	id := c.Param("id")
+	d, err := cs.Store.ConversationDetail(ctx, id)
+	if err != nil {
+		return err
+	}
+	msgs, err := cs.Store.Thread(ctx, id, 1000)
+	if err != nil {
+		return err
+	}
+	items := make([]threadItem, len(msgs))
+	for i, m := range msgs {
+		items[i].ThreadMessage = m
+		var meta struct {
+			ToolCalls []toolCall `json:"tool_calls"`
+			Stage     string     `json:"stage"`
+		}
+		if json.Unmarshal(m.Metadata, &meta) == nil {
+			items[i].Tools, items[i].Stage = meta.ToolCalls, meta.Stage
+		}
+	}
+	escs, err := cs.Store.ListEscalationRows(ctx, db.EscalationRowFilter{ConversationID: d.ID})
+	if err != nil {
+		return err
+	}
+	ui := strings.TrimRight(cs.Config.TemporalUIURL, "/")
+	ns := cs.Config.TemporalNamespace
+	if ns == "" {
+		ns = "default"
+	}
+	var temporalURL string
+	if ui != "" {
+		temporalURL = ui + "/namespaces/" + url.PathEscape(ns) + "/workflows/" + url.PathEscape(d.WorkflowID)
+	}
+	return cs.render(c, http.StatusOK, "conversation", "Conversation", "conversations", map[string]any{
+		"C": d, "Thread": items, "Facts": factsList(d.Facts), "Escalations": escs, "TemporalURL": temporalURL,
+		"ActionsAvailable": cs.Conversations != nil,
+	})
+}
+
+// conversationAction runs take over / reply / hand back / escalate / close through the
+// conversation core (the ConversationActions seam).
+func (cs *Console) conversationAction(c echo.Context) error {
+	ctx := c.Request().Context()
+	id := c.Param("id")
+	if _, err := cs.Store.ConversationDetail(ctx, id); err != nil {
+		return err
+	}
+	if cs.Conversations == nil {
+		return &httpError{http.StatusNotImplemented, "Conversation actions arrive with the conversation core."}
+	}
+	by := actorOf(c)
+	text := strings.TrimSpace(c.FormValue("text"))
+	var err error
+	switch c.Param("action") {
+	case "takeover":
+		err = cs.Conversations.TakeOver(ctx, id, by)
+	case "reply":
+		if text == "" {
+			return badRequest("Write a message first.")
+		}
+		if len(text) > 4000 {
+			return badRequest("A WhatsApp message is limited to 4000 characters.")
+		}
+		err = cs.Conversations.Reply(ctx, id, by, text)
+	case "handback":
+		err = cs.Conversations.HandBack(ctx, id, by, text)
+	case "escalate":
+		if text == "" {
+			text = "escalated from the console"
+		}
+		err = cs.Conversations.Escalate(ctx, id, by, text)
+	case "close":
+		err = cs.Conversations.Close(ctx, id, by, text)
+	default:
+		return errNotFound
+	}
+	if err != nil {
+		return err
+	}
+	return c.Redirect(http.StatusSeeOther, "/console/conversations/"+url.PathEscape(id)+"?ok=done")
+}
