@@ -139,7 +139,9 @@ func Build(d Deps) (*Set, error) {
 	if chat == nil {
 		chat = llm.New(d.Config.LLM.BaseURL, d.Config.LLM.APIKey.Reveal(), nil)
 	}
-	var prompter prompts.Source = prompts.Embedded{}
+	// Prompts edited in the console (versions in PostgreSQL) win over the embedded defaults,
+	// from the next turn on.
+	var prompter prompts.Source = d.Store
 	if d.Prompts != nil {
 		prompter = d.Prompts
 	}
