@@ -118,6 +118,10 @@ type conversation struct {
 	timer         workflow.Future
 	timerCancel   workflow.CancelFunc
 	timerDeadline time.Time
+
+	// inflightSignals counts signals to children not yet acknowledged by the server; a run
+	// must not continue as new before they are, or they are lost with it.
+	inflightSignals int
 }
 
 func (w *conversation) run(ctx workflow.Context) error {
@@ -230,8 +234,9 @@ func (w *conversation) takeOver(ctx workflow.Context, by, via string) {
 }
 
 func (w *conversation) onHandBack(ctx workflow.Context, s HandBackSignal) {
-	if w.st.Escalation != "" && s.Via != "escalation" {
-		// Handing back while an escalation is open resolves it.
+	if w.st.Escalation != "" && s.EscalationEpisode == 0 {
+		// Handing back (API, console) while an escalation is open resolves it; a hand-back
+		// that comes from the escalation itself carries its episode.
 		w.signalChild(ctx, w.st.Escalation, SignalEscalationResolve, EscalationActionSignal{By: s.By, Note: s.Note, Via: s.Via})
 	}
 	if s.EscalationEpisode == 0 || s.EscalationEpisode == w.st.EscalationEpisode {
@@ -714,7 +719,9 @@ func (w *conversation) notifyChildren(ctx workflow.Context, s CustomerActivitySi
 	for _, id := range w.st.FollowUps {
 		id := id
 		f := workflow.SignalExternalWorkflow(ctx, id, "", SignalCustomerActivity, s)
+		w.inflightSignals++
 		workflow.Go(ctx, func(gctx workflow.Context) {
+			defer func() { w.inflightSignals-- }()
 			if err := f.Get(gctx, nil); err != nil {
 				w.removeFollowUp(id) // finished or never started
 			}
@@ -755,7 +762,9 @@ func (w *conversation) startFollowUp(ctx workflow.Context, kind, ref string, sta
 
 func (w *conversation) signalChild(ctx workflow.Context, id, signal string, arg any) {
 	f := workflow.SignalExternalWorkflow(ctx, id, "", signal, arg)
+	w.inflightSignals++
 	workflow.Go(ctx, func(gctx workflow.Context) {
+		defer func() { w.inflightSignals-- }()
 		if err := f.Get(gctx, nil); err != nil {
 			workflow.GetLogger(gctx).Warn("signal to child failed", "child", id, "signal", signal, "error", err)
 		}
@@ -807,7 +816,10 @@ func (w *conversation) continueAsNew(ctx workflow.Context, customer, manager, ha
 		case handBack.ReceiveAsync(&h):
 			w.onHandBack(ctx, h)
 		default:
-			_ = workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
+			_ = workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) && w.inflightSignals == 0 })
+			if customer.Len() > 0 || manager.Len() > 0 || handBack.Len() > 0 {
+				continue // more arrived while waiting
+			}
 			w.cancelTimer()
 			return workflow.NewContinueAsNewError(ctx, ConversationWorkflowName, ConversationInput{ConversationID: w.st.ConversationID, State: &w.st})
 		}

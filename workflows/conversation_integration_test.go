@@ -65,6 +65,7 @@ func TestBurstIsOneTurnAndOneReply(t *testing.T) {
 	assert.Equal(t, chat, sent[0].ChatID)
 	assert.Contains(t, sent[0].Text, texts[2])
 	assert.Equal(t, fmt.Sprintf("reply:%s:1", conv.ID), sent[0].CRMMessageID, "deterministic idempotency key")
+	s.RecordHistory(conv.WorkflowID, "conversation-burst")
 }
 
 func TestDuplicateDeliveryIsProcessedOnce(t *testing.T) {
@@ -168,6 +169,7 @@ func TestManagerEchoSilencesTheBotUntilHandBack(t *testing.T) {
 	last := reqs[len(reqs)-1]
 	assert.Contains(t, last.System(), "Wholesale price list by e-mail", "the manager's note is in the bot's context")
 	assert.Equal(t, "bot", s.State(conv.ID).Owner)
+	s.RecordHistory(conv.WorkflowID, "conversation-manager-takeover-and-hand-back")
 }
 
 func TestManagerTakeoverMidGenerationSuppressesTheReply(t *testing.T) {
@@ -231,6 +233,7 @@ func TestReplyLanguageFollowsTheCustomer(t *testing.T) {
 	assert.Equal(t, "en", activities.DetectLanguage(byChat["971552000111"]))
 	ar := s.Conversation("971561234500")
 	assert.Equal(t, "ar", s.WaitIdle(ar.ID, 1, 20*time.Second).Language)
+	s.RecordHistory(ar.WorkflowID, "conversation-arabic-with-tool-call")
 }
 
 func TestLLMFailsThreeTimesThenAnswers(t *testing.T) {
@@ -249,6 +252,7 @@ func TestLLMFailsThreeTimesThenAnswers(t *testing.T) {
 	statuses := s.LLM.Statuses()
 	require.GreaterOrEqual(t, len(statuses), 4)
 	assert.Equal(t, []int{500, 500, 500, 200}, statuses[:4])
+	s.RecordHistory(conv.WorkflowID, "conversation-llm-retries")
 }
 
 func TestLLMDownForGoodApologisesOnceAndFlagsAHuman(t *testing.T) {

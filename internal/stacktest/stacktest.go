@@ -9,15 +9,20 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/sdk/client"
+	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/treejar/noor/activities"
 	"github.com/treejar/noor/activities/llm/llmtest"
+	"github.com/treejar/noor/activities/telegram/telegramtest"
 	"github.com/treejar/noor/activities/wazzup/wazzuptest"
 	"github.com/treejar/noor/api"
 	"github.com/treejar/noor/db"
@@ -46,7 +51,12 @@ type Options struct {
 	Seed                bool // load the demo catalog, knowledge base and CRM fixtures
 	NoWorker            bool
 	Patch               string // extra settings JSON merge patch
+	// Telegram sends manager alerts to a fake Telegram (chat TelegramChat) instead of the console.
+	Telegram bool
 }
+
+// TelegramChat is the managers' group of the fake Telegram.
+const TelegramChat = "-100555"
 
 // Stack is one isolated product instance.
 type Stack struct {
@@ -57,6 +67,7 @@ type Stack struct {
 	Temporal   client.Client
 	Wazzup     *wazzuptest.Server
 	LLM        *llmtest.Server
+	Telegram   *telegramtest.Server // nil unless Options.Telegram
 	API        *httptest.Server
 	Server     *api.Server
 	WebhookURL string
@@ -101,6 +112,11 @@ func New(t testing.TB, o Options) *Stack {
 	if o.NoLLM {
 		s.Config.LLM.APIKey = ""
 	}
+	if o.Telegram {
+		s.Telegram = telegramtest.New(t, "77:stacktest")
+		s.Config.Telegram = config.Telegram{APIURL: s.Telegram.URL, BotToken: config.Secret(s.Telegram.Token),
+			ChatID: TelegramChat, WebhookSecret: "tg-secret"}
+	}
 	ctx := context.Background()
 	st := settings.Defaults()
 	st.Conversation.DebounceWindow = settings.Duration(o.Debounce)
@@ -125,6 +141,9 @@ func New(t testing.TB, o Options) *Stack {
 	s.API = httptest.NewServer(srv.Echo)
 	t.Cleanup(s.API.Close)
 	s.WebhookURL = s.API.URL + "/api/v1/webhook/wazzup?token=hook-token"
+	if s.Telegram != nil {
+		s.Telegram.SetWebhook(s.API.URL+"/api/v1/webhook/telegram", "tg-secret")
+	}
 	if !o.NoWorker {
 		s.StartWorker()
 	}
@@ -279,4 +298,28 @@ func (s *Stack) LogHistory(conversationID string) {
 		}
 		s.T.Log(line)
 	}
+}
+
+// RecordHistory writes the conversation workflow's current-run history to
+// $NOOR_RECORD_HISTORIES/<name>.json when that variable is set (the replay test reads the
+// committed files). Without the variable it does nothing.
+func (s *Stack) RecordHistory(workflowID, name string) {
+	dir := os.Getenv("NOOR_RECORD_HISTORIES")
+	if dir == "" {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	it := s.Temporal.GetWorkflowHistory(ctx, workflowID, "", false, 0)
+	h := &historypb.History{}
+	for it.HasNext() {
+		e, err := it.Next()
+		require.NoError(s.T, err)
+		h.Events = append(h.Events, e)
+	}
+	b, err := protojson.MarshalOptions{Multiline: true, Indent: "  "}.Marshal(h)
+	require.NoError(s.T, err)
+	require.NoError(s.T, os.MkdirAll(dir, 0o755))
+	require.NoError(s.T, os.WriteFile(filepath.Join(dir, name+".json"), b, 0o644))
+	s.T.Logf("recorded %d events of %s to %s", len(h.Events), workflowID, name)
 }
