@@ -157,7 +157,9 @@ func TestContinueAsNewWithOpenEscalationAndFollowUp(t *testing.T) {
 		llmtest.Rule{Match: func(r llmtest.ChatRequest) bool { return r.Model == stacktest.FastModel },
 			Reply: func(llmtest.ChatRequest) llmtest.Reply { return llmtest.Reply{Content: "{}"} }},
 		llmtest.Rule{Match: func(llmtest.ChatRequest) bool { return true },
-			Reply: func(r llmtest.ChatRequest) llmtest.Reply { return llmtest.Reply{Content: "Reply to: " + r.LastUserText()} }},
+			Reply: func(r llmtest.ChatRequest) llmtest.Reply {
+				return llmtest.Reply{Content: "Reply to: " + r.LastUserText()}
+			}},
 	))
 	chat := "971505550000"
 	s.Post(s.Customer(chat, "Do you sell standing desks?"))
@@ -203,7 +205,10 @@ func TestContinueAsNewWithOpenEscalationAndFollowUp(t *testing.T) {
 	}, 30*time.Second, 100*time.Millisecond, "the follow-up heard the reply and stopped")
 
 	assert.Equal(t, 200, apiPost(t, s, fmt.Sprintf("/api/v1/escalations/%d/resolve", esc.ID), `{"by":"Israullah","note":"Called back"}`))
-	require.Eventually(t, func() bool { v := s.State(conv.ID); return v.Owner == "bot" && v.Status == "active" && v.Escalation == "" },
+	require.Eventually(t, func() bool {
+		v := s.State(conv.ID)
+		return v.Owner == "bot" && v.Status == "active" && v.Escalation == ""
+	},
 		30*time.Second, 50*time.Millisecond, "the hand-back reached the new run")
 }
 
