@@ -96,7 +96,8 @@ type InboundResult struct {
 
 // RecordInbound stores an inbound message exactly once per provider message id, creating the
 // conversation on first contact. A manager message makes the chat human-owned in the same
-// transaction, so a send that checks ownership right after sees it.
+// transaction, so a send that checks ownership right after sees it. It is one round trip
+// (the noor_record_inbound function): this is the webhook's hot path.
 func (s *Store) RecordInbound(ctx context.Context, in InboundInput) (InboundResult, error) {
 	var res InboundResult
 	if in.ChatType == "" {
@@ -108,71 +109,17 @@ func (s *Store) RecordInbound(ctx context.Context, in InboundInput) (InboundResu
 	if in.At.IsZero() {
 		in.At = time.Now()
 	}
-	err := s.InTx(ctx, func(tx pgx.Tx) error {
-		err := tx.QueryRow(ctx, `
-			INSERT INTO conversations (channel_id, chat_id, chat_type, customer_name)
-			VALUES ($1, $2, $3, $4)
-			ON CONFLICT (channel_id, chat_id) DO UPDATE
-			    SET customer_name = CASE WHEN conversations.customer_name = '' THEN EXCLUDED.customer_name
-			                             ELSE conversations.customer_name END
-			RETURNING id::text`, in.ChannelID, in.ChatID, in.ChatType, in.ContactName).Scan(&res.ConversationID)
-		if err != nil {
-			return fmt.Errorf("upsert conversation: %w", err)
-		}
-		tag, err := tx.Exec(ctx, `
-			INSERT INTO inbound_ledger (provider_message_id, conversation_id) VALUES ($1, $2)
-			ON CONFLICT (provider_message_id) DO NOTHING`, in.ProviderMessageID, res.ConversationID)
-		if err != nil {
-			return fmt.Errorf("record inbound ledger: %w", err)
-		}
-		if tag.RowsAffected() == 0 {
-			res.Duplicate = true
-			var signaled *time.Time
-			var msgID *int64
-			err := tx.QueryRow(ctx, `SELECT signaled_at, message_id FROM inbound_ledger WHERE provider_message_id = $1`,
-				in.ProviderMessageID).Scan(&signaled, &msgID)
-			if err != nil {
-				return fmt.Errorf("read inbound ledger: %w", err)
-			}
-			res.NeedsSignal = signaled == nil
-			if msgID != nil {
-				res.MessageID = *msgID
-			}
-			return nil
-		}
-		direction, author := "in", in.Author
-		if author == "manager" {
-			direction = "out"
-		}
-		err = tx.QueryRow(ctx, `
-			INSERT INTO messages (conversation_id, direction, author, author_name, kind, text, media_url,
-			                      provider_message_id, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`,
-			res.ConversationID, direction, author, in.AuthorName, in.Kind, in.Text, in.MediaURL, in.ProviderMessageID, in.At).
-			Scan(&res.MessageID)
-		if err != nil {
-			return fmt.Errorf("store message: %w", err)
-		}
-		if _, err := tx.Exec(ctx, `UPDATE inbound_ledger SET message_id = $2 WHERE provider_message_id = $1`,
-			in.ProviderMessageID, res.MessageID); err != nil {
-			return err
-		}
-		if author == "manager" {
-			_, err = tx.Exec(ctx, `UPDATE conversations SET owner = 'human', last_message_at = $2, updated_at = now() WHERE id = $1`,
-				res.ConversationID, in.At)
-		} else {
-			_, err = tx.Exec(ctx, `
-				UPDATE conversations SET last_customer_message_at = greatest(coalesce(last_customer_message_at, $2), $2),
-				    last_message_at = greatest(coalesce(last_message_at, $2), $2),
-				    status = CASE WHEN status = 'closed' THEN 'active' ELSE status END, updated_at = now()
-				WHERE id = $1`, res.ConversationID, in.At)
-		}
-		if err != nil {
-			return fmt.Errorf("update conversation: %w", err)
-		}
-		res.NeedsSignal = true
-		return nil
-	})
+	var msgID *int64
+	err := s.Pool.QueryRow(ctx, `SELECT conversation_id::text, message_id, duplicate, needs_signal
+		FROM noor_record_inbound($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+		in.ChannelID, in.ChatID, in.ChatType, in.ProviderMessageID, in.Author, in.AuthorName, in.ContactName,
+		in.Kind, in.Text, in.MediaURL, in.At).Scan(&res.ConversationID, &msgID, &res.Duplicate, &res.NeedsSignal)
+	if err != nil {
+		return res, fmt.Errorf("record inbound message: %w", err)
+	}
+	if msgID != nil {
+		res.MessageID = *msgID
+	}
 	return res, err
 }
 

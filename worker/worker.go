@@ -40,7 +40,11 @@ func Run(ctx context.Context, c client.Client, acts *activities.Set, o Options, 
 	}
 	w := sdkworker.New(c, o.TaskQueue, sdkworker.Options{
 		MaxConcurrentActivityExecutionSize: o.MaxConcurrentActivities,
-		WorkerStopTimeout:                  10e9,
+		// Many short workflow and activity tasks per turn: more pollers cut the queueing
+		// when many chats are answered at once (see BENCHMARKS.md).
+		MaxConcurrentWorkflowTaskPollers: 8,
+		MaxConcurrentActivityTaskPollers: 8,
+		WorkerStopTimeout:                10e9,
 	})
 	Register(w, acts)
 	if err := w.Start(); err != nil {
