@@ -12,6 +12,7 @@ import (
 
 	"github.com/treejar/noor/activities"
 	"github.com/treejar/noor/activities/llm/llmtest"
+	"github.com/treejar/noor/activities/wazzup/wazzuptest"
 	"github.com/treejar/noor/internal/stacktest"
 )
 
@@ -188,4 +189,52 @@ func TestLongDialoguesAreSummarised(t *testing.T) {
 	assert.Contains(t, last.System(), "Nordlicht Engineering", "the summary is in the prompt")
 	assert.NotContains(t, last.Text("user"), "message number 1", "old messages are summarised, not repeated")
 	assert.Contains(t, last.Text("user"), "message number 6")
+}
+
+// Wazzup answers 429 twice: the send backs off and the customer gets the reply once.
+func TestSendBacksOffOnRateLimit(t *testing.T) {
+	s := stacktest.New(t, stacktest.Options{Debounce: 500 * time.Millisecond})
+	echoReplies(s)
+	s.Wazzup.FailNext(wazzuptest.Failure{Status: 429}, wazzuptest.Failure{Status: 429})
+	s.Post(s.Customer("971500002006", "hello"))
+	sent, err := s.Wazzup.WaitForSent(s.Ctx(60*time.Second), 1)
+	require.NoError(t, err)
+	assert.Equal(t, "Reply to: hello", sent[0].Text)
+	posts := 0
+	for _, r := range s.Wazzup.Requests() {
+		if r.Method == "POST" && strings.HasSuffix(r.Path, "/message") {
+			posts++
+		}
+	}
+	assert.Equal(t, 3, posts, "two rate-limited attempts, then the send")
+}
+
+// A disconnected WhatsApp line: one attempt, an alert for the managers, the chat flagged —
+// no retry storm, no silent loss.
+func TestDisconnectedChannelAlertsOnce(t *testing.T) {
+	s := stacktest.New(t, stacktest.Options{Debounce: 500 * time.Millisecond})
+	echoReplies(s)
+	s.Wazzup.SetChannelState("qridle")
+	s.Post(s.Customer("971500002007", "hello"))
+	conv := s.Conversation("971500002007")
+	s.WaitIdle(conv.ID, 1, 30*time.Second)
+	require.Eventually(t, func() bool { return s.State(conv.ID).NeedsHuman }, 20*time.Second, 50*time.Millisecond)
+	st := s.State(conv.ID)
+	assert.Contains(t, st.NeedsHumanReason, "unavailable")
+	var alerts int
+	require.Eventually(t, func() bool {
+		_ = s.Store.Pool.QueryRow(context.Background(), `SELECT count(*) FROM notifications WHERE kind = 'channel_unavailable'`).Scan(&alerts)
+		return alerts == 1
+	}, 20*time.Second, 50*time.Millisecond, "one alert for the managers")
+	posts := 0
+	for _, r := range s.Wazzup.Requests() {
+		if r.Method == "POST" && strings.HasSuffix(r.Path, "/message") {
+			posts++
+		}
+	}
+	assert.Equal(t, 1, posts, "no retry storm against a disconnected line")
+	assert.Empty(t, s.Wazzup.Sent())
+	rec, err := s.Store.OutboundByKey(context.Background(), "reply:"+conv.ID+":1")
+	require.NoError(t, err)
+	assert.Equal(t, "error", rec.Status, "the undelivered reply is recorded, not dropped")
 }
