@@ -231,7 +231,7 @@ type ConversationDetail struct {
 // unknown or not a uuid.
 func (s *Store) ConversationDetail(ctx context.Context, id string) (ConversationDetail, error) {
 	var d ConversationDetail
-	if !looksLikeUUID(id) {
+	if !isUUID(id) {
 		return d, ErrNotFound
 	}
 	row, err := scanConversationRow(s.Pool.QueryRow(ctx, conversationRowSelect+` WHERE c.id = $1::uuid`, id))
@@ -250,25 +250,6 @@ func (s *Store) ConversationDetail(ctx context.Context, id string) (Conversation
 		return d, fmt.Errorf("read conversation: %w", err)
 	}
 	return d, nil
-}
-
-func looksLikeUUID(s string) bool {
-	if len(s) != 36 {
-		return false
-	}
-	for i, r := range s {
-		switch i {
-		case 8, 13, 18, 23:
-			if r != '-' {
-				return false
-			}
-		default:
-			if !(r >= '0' && r <= '9' || r >= 'a' && r <= 'f' || r >= 'A' && r <= 'F') {
-				return false
-			}
-		}
-	}
-	return true
 }
 
 // ThreadMessage is one message of a conversation as the console shows it.
@@ -310,7 +291,7 @@ func scanThreadMessage(r pgx.Row) (ThreadMessage, error) {
 
 // Thread returns a conversation's messages in order (at most limit, the latest ones).
 func (s *Store) Thread(ctx context.Context, conversationID string, limit int) ([]ThreadMessage, error) {
-	if !looksLikeUUID(conversationID) {
+	if !isUUID(conversationID) {
 		return nil, ErrNotFound
 	}
 	if limit <= 0 || limit > 5000 {
