@@ -136,8 +136,10 @@ func Build(d Deps) (*Set, error) {
 	}
 
 	chat := d.LLM
+	var transcriber Transcriber
 	if chat == nil {
-		chat = llm.New(d.Config.LLM.BaseURL, d.Config.LLM.APIKey.Reveal(), nil)
+		c := llm.New(d.Config.LLM.BaseURL, d.Config.LLM.APIKey.Reveal(), nil)
+		chat, transcriber = c, c
 	}
 	// Prompts edited in the console (versions in PostgreSQL) win over the embedded defaults,
 	// from the next turn on.
@@ -146,7 +148,7 @@ func Build(d Deps) (*Set, error) {
 		prompter = d.Prompts
 	}
 	s.Conversation = &Conversation{Store: d.Store, LLM: chat, Prompts: prompter, Tools: tools, Config: d.Config,
-		Log: log, Metrics: d.Metrics, Settings: s.Settings}
+		Log: log, Metrics: d.Metrics, Settings: s.Settings, Transcriber: transcriber}
 
 	s.Messaging = &Messaging{Store: d.Store, Simulator: simulatorMessenger{}, Notifier: s.Notifier, Settings: s.Settings,
 		Log: log, Metrics: d.Metrics}

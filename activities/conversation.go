@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"strings"
 	"time"
 
@@ -48,6 +49,9 @@ type Conversation struct {
 	// Escalations detects the escalation triggers of a turn (hard ones, and the soft ones
 	// switched on in settings).
 	Escalations *Escalations
+	// Transcriber turns voice notes into text (nil: voice notes get the "please type" reply).
+	Transcriber Transcriber
+	HTTP        *http.Client // downloads media; nil = a client with a 30 s timeout
 }
 
 // Facts are what we know about the customer; they live in workflow state and in
@@ -266,6 +270,7 @@ func (a *Conversation) BeginTurn(ctx context.Context, in BeginTurnInput) (BeginT
 		return BeginTurnResult{}, err
 	}
 	res := BeginTurnResult{TurnID: id, Settings: turnSettings(s), LLMConfigured: a.LLM != nil && a.LLM.Configured()}
+	a.transcribeVoice(ctx, msgs)
 	var texts []string
 	voice := 0
 	for _, m := range msgs {

@@ -3,6 +3,8 @@ package workflows_test
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -237,4 +239,42 @@ func TestDisconnectedChannelAlertsOnce(t *testing.T) {
 	rec, err := s.Store.OutboundByKey(context.Background(), "reply:"+conv.ID+":1")
 	require.NoError(t, err)
 	assert.Equal(t, "error", rec.Status, "the undelivered reply is recorded, not dropped")
+}
+
+// A voice note is downloaded and transcribed; the transcript is answered like typed text.
+// When transcription fails, the customer is asked to type, and the model is not called.
+func TestVoiceNotesAreTranscribedOrAskedToBeTyped(t *testing.T) {
+	media := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "audio/ogg")
+		_, _ = w.Write([]byte("OggS fake opus audio for " + r.URL.Path))
+	}))
+	defer media.Close()
+	s := stacktest.New(t, stacktest.Options{Debounce: 500 * time.Millisecond})
+	echoReplies(s)
+	transcript := "Hi, this is Daniel from Nordlicht Engineering. We need four ergonomic chairs with good lumbar support."
+	s.LLM.SetTranscript(transcript)
+	voice := s.Customer("971509876543", "")
+	voice.Type, voice.ContentURI = "audio", media.URL+"/media/voice-en.ogg"
+	s.Post(voice)
+	sent, err := s.Wazzup.WaitForSent(s.Ctx(30*time.Second), 1)
+	require.NoError(t, err)
+	assert.Equal(t, "Reply to: [voice message, transcribed] "+transcript, sent[0].Text, "the model knows it was a voice note")
+	tr := s.LLM.Transcriptions()
+	require.Len(t, tr, 1)
+	assert.Equal(t, "voice-en.ogg", tr[0].Filename)
+	assert.Contains(t, string(tr[0].Audio), "fake opus audio")
+	conv := s.Conversation("971509876543")
+	msgs, err := s.Store.Messages(context.Background(), conv.ID, 0, 0)
+	require.NoError(t, err)
+	assert.Equal(t, transcript, msgs[0].Text, "the transcript is stored for the console")
+
+	s.LLM.FailTranscription(500)
+	calls := len(s.ReplyRequests())
+	failing := s.Customer("971503334455", "")
+	failing.Type, failing.ContentURI = "audio", media.URL+"/media/voice-ar.ogg"
+	s.Post(failing)
+	_, err = s.Wazzup.WaitForSent(s.Ctx(30*time.Second), 2)
+	require.NoError(t, err)
+	assert.Equal(t, activities.FixedText("voice_fallback", "en"), s.Wazzup.SentTo("971503334455")[0].Text)
+	assert.Equal(t, calls, len(s.ReplyRequests()), "no LLM call for a voice note nobody could hear")
 }

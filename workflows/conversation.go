@@ -414,7 +414,8 @@ func (w *conversation) runTurn(ctx workflow.Context, seq int, batch []CustomerMe
 		ids[i] = m.MessageID
 	}
 	var begin activities.BeginTurnResult
-	err := workflow.ExecuteActivity(opts(ctx, 30*time.Second, 10, fmt.Sprintf("begin turn %d (%d message(s))", seq, len(batch))),
+	// Up to two minutes: voice notes are downloaded and transcribed here.
+	err := workflow.ExecuteActivity(opts(ctx, 150*time.Second, 10, fmt.Sprintf("begin turn %d (%d message(s))", seq, len(batch))),
 		acts.BeginTurn, activities.BeginTurnInput{ConversationID: w.st.ConversationID, Seq: seq, MessageIDs: ids,
 			Stage: w.st.Stage, DebounceClosedAt: closedAt, FailedTurns: w.st.FailedTurns}).Get(ctx, &begin)
 	if err != nil {

@@ -5,11 +5,13 @@
 package llm
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
+	"path"
 	"strings"
 	"time"
 
@@ -212,4 +214,40 @@ func (r Response) Cost(promptPerM, outputPerM float64) float64 {
 		return r.CostUSD
 	}
 	return float64(r.PromptTokens)*promptPerM/1e6 + float64(r.CompletionTokens)*outputPerM/1e6
+}
+
+// Transcribe turns an audio file into text with an OpenAI-compatible
+// /audio/transcriptions endpoint (multipart file + model). The filename's extension tells
+// the server the format (ogg, mp3, m4a, wav, webm).
+func (c *Client) Transcribe(ctx context.Context, model, filename string, audio []byte, timeout time.Duration) (string, error) {
+	if !c.configured {
+		return "", ErrNotConfigured
+	}
+	if timeout <= 0 {
+		timeout = 60 * time.Second
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	resp, err := c.oc.Audio.Transcriptions.New(ctx, openai.AudioTranscriptionNewParams{
+		File:  openai.File(bytes.NewReader(audio), filename, audioContentType(filename)),
+		Model: openai.AudioModel(model),
+	}, option.WithRequestTimeout(timeout))
+	if err != nil {
+		return "", classify(err)
+	}
+	return strings.TrimSpace(resp.Text), nil
+}
+
+func audioContentType(filename string) string {
+	switch strings.ToLower(path.Ext(filename)) {
+	case ".mp3":
+		return "audio/mpeg"
+	case ".m4a", ".mp4":
+		return "audio/mp4"
+	case ".wav":
+		return "audio/wav"
+	case ".webm":
+		return "audio/webm"
+	}
+	return "audio/ogg"
 }

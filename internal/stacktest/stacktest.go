@@ -107,7 +107,8 @@ func New(t testing.TB, o Options) *Stack {
 		SigningKey: "stack-test-signing-key-0123456789abcdef",
 		Wazzup: config.Wazzup{APIURL: s.Wazzup.URL, APIKey: config.Secret(s.Wazzup.APIKey),
 			ChannelIDs: []string{s.Wazzup.ChannelID()}, WebhookToken: "hook-token"},
-		LLM: config.LLM{BaseURL: s.LLM.URL, APIKey: config.Secret(s.LLM.APIKey), Model: ReplyModel, FastModel: FastModel},
+		LLM: config.LLM{BaseURL: s.LLM.URL, APIKey: config.Secret(s.LLM.APIKey), Model: ReplyModel, FastModel: FastModel,
+			TranscribeModel: "test/transcribe-model"},
 	}
 	if o.NoLLM {
 		s.Config.LLM.APIKey = ""
