@@ -2,6 +2,8 @@ package workflows_test
 
 import (
 	"context"
+	"os"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +14,7 @@ import (
 
 	"github.com/treejar/noor/activities/llm/llmtest"
 	"github.com/treejar/noor/internal/stacktest"
+	"github.com/treejar/noor/internal/testenv"
 	"github.com/treejar/noor/workflows"
 )
 
@@ -115,4 +118,22 @@ func TestContinueAsNewKeepsFactsStageAndPendingMessages(t *testing.T) {
 	assert.Contains(t, last.LastUserText(), "600 AED", "the waiting message was answered after continue-as-new")
 	assert.Contains(t, last.System(), "Name: Lina Haddad", "known facts are in the prompt of the new run")
 	assert.Len(t, s.Wazzup.Sent(), 2)
+}
+
+// `noor replay` (the ops pre-deploy check) replays a live conversation's history against
+// the binary's workflow code.
+func TestReplayCommandChecksLiveConversations(t *testing.T) {
+	s := stacktest.New(t, stacktest.Options{Debounce: 500 * time.Millisecond})
+	echoReplies(s)
+	s.Post(s.Customer("971500004001", "hello"))
+	_, err := s.Wazzup.WaitForSent(s.Ctx(30*time.Second), 1)
+	require.NoError(t, err)
+	conv := s.Conversation("971500004001")
+	s.WaitIdle(conv.ID, 1, 20*time.Second)
+	cmd := exec.Command(stacktest.Binary(t), "replay", "-w", conv.WorkflowID)
+	cmd.Env = append(os.Environ(), "TEMPORAL_ADDRESS="+testenv.TemporalAddress(t), "APP_ENV=test", "DATABASE_URL="+s.DBURL)
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, string(out))
+	assert.Contains(t, string(out), "ok   "+conv.WorkflowID)
+	assert.Contains(t, string(out), "1 replayed, 0 failed")
 }

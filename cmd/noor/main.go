@@ -30,6 +30,7 @@ func commands() []command {
 		{"seed", "load the demo catalog, knowledge base and CRM fixtures (idempotent)", runSeed},
 		{"reembed", "recompute every product and knowledge-base embedding (after changing the embeddings provider)", runReembed},
 		{"kb-index", "index the knowledge base (bundled documents and KB_DIR); unchanged documents are skipped", runKBIndex},
+		{"replay", "replay running workflows' histories against this build (pre-deploy check)", runReplay},
 		{"testenv", "start a throw-away PostgreSQL + Temporal and run a command against them (`make test`)", runTestEnv},
 		{"version", "print the version", func(context.Context, []string) error { fmt.Println(version); return nil }},
 	}
