@@ -48,9 +48,10 @@ type Server struct {
 	// Console is the admin console mounted under /console.
 	Console *console.Console
 
-	inbound   *Inbound
-	settings  *settingsCache
-	retriever *retrieval.Retriever
+	inbound     *Inbound
+	settings    *settingsCache
+	retriever   *retrieval.Retriever
+	escalations *escalationAPI
 }
 
 // New builds the router with the common middleware and the foundation routes.
