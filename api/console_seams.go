@@ -55,7 +55,10 @@ func (a *consoleConversations) TakeOver(ctx context.Context, id string, by conso
 	}
 	sig := workflows.ManagerMessageSignal{AuthorName: by.Username, Via: "console", At: time.Now().UTC()}
 	if err := a.s.inbound.signal(ctx, id, workflows.SignalManagerMessage, sig); err != nil {
-		return fmt.Errorf("take over: %w", err)
+		// The database already says a human owns the chat, so Noor sends nothing; the
+		// workflow learns it when the manager tries again.
+		a.s.Log.Error("take over: workflow not signalled", "conversation_id", id, "err", err)
+		return console.UserError(http.StatusBadGateway, "The chat is marked as yours, but the conversation workflow could not be told (Temporal unreachable). Try again in a moment.")
 	}
 	a.s.Log.Info("conversation taken over", "conversation_id", id, "by", by.Username, "via", "console")
 	return nil
