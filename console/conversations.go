@@ -340,7 +340,8 @@ func (cs *Console) conversationAction(c echo.Context) error {
 	var ok string
 	switch action {
 	case "takeover":
-		err, ok = cs.Conversations.TakeOver(ctx, id, by), "taken_over"
+		ok = "taken_over"
+		err = cs.Conversations.TakeOver(ctx, id, by)
 	case "reply":
 		nonce := c.FormValue("nonce")
 		switch {
@@ -351,28 +352,32 @@ func (cs *Console) conversationAction(c echo.Context) error {
 		case !nonceRe.MatchString(nonce):
 			return badRequest("The form is out of date. Reload the page and try again.")
 		}
-		err, ok = cs.Conversations.Reply(ctx, id, by, text, nonce), "replied"
+		ok = "replied"
+		err = cs.Conversations.Reply(ctx, id, by, text, nonce)
 		after = map[string]any{"nonce": nonce, "chars": utf8.RuneCountInString(text)}
 	case "handback":
-		if len(text) > 500 {
+		if utf8.RuneCountInString(text) > 500 {
 			return badRequest("The note is limited to 500 characters.")
 		}
-		err, ok = cs.Conversations.HandBack(ctx, id, by, text), "handed_back"
+		ok = "handed_back"
+		err = cs.Conversations.HandBack(ctx, id, by, text)
 		after = map[string]any{"note": text}
 	case "escalate":
 		if text == "" {
 			text = "escalated from the console"
 		}
-		if len(text) > 500 {
+		if utf8.RuneCountInString(text) > 500 {
 			return badRequest("The reason is limited to 500 characters.")
 		}
-		err, ok = cs.Conversations.Escalate(ctx, id, by, text), "escalated"
+		ok = "escalated"
+		err = cs.Conversations.Escalate(ctx, id, by, text)
 		after = map[string]any{"reason": text}
 	case "close":
-		if len(text) > 500 {
+		if utf8.RuneCountInString(text) > 500 {
 			return badRequest("The note is limited to 500 characters.")
 		}
-		err, ok = cs.Conversations.Close(ctx, id, by, text), "closed"
+		ok = "closed"
+		err = cs.Conversations.Close(ctx, id, by, text)
 		after = map[string]any{"note": text}
 	default:
 		return errNotFound

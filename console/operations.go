@@ -222,7 +222,7 @@ func (cs *Console) kbSave(c echo.Context) error {
 	switch {
 	case !db.KBSourceNameRe.MatchString(f.Name):
 		problem = "Name: 1–80 lower-case letters, digits, dots, dashes or underscores, starting with a letter or digit (e.g. showroom-hours.md)."
-	case len(f.Title) > 200 || !utf8.ValidString(f.Title) || strings.ContainsRune(f.Title, 0):
+	case utf8.RuneCountInString(f.Title) > 200 || !utf8.ValidString(f.Title) || strings.ContainsRune(f.Title, 0):
 		problem = "Title: at most 200 characters."
 	case !slices.Contains(kbKinds, f.Kind):
 		problem = "Format must be markdown, text or html."

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 
@@ -81,7 +82,7 @@ func (cs *Console) escalationAction(c echo.Context) error {
 	}
 	ctx := c.Request().Context()
 	note := strings.TrimSpace(c.FormValue("note"))
-	if len(note) > 4000 {
+	if utf8.RuneCountInString(note) > 4000 {
 		return badRequest("The note is limited to 4000 characters.")
 	}
 	action := c.Param("action")
