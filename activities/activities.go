@@ -150,11 +150,8 @@ func Build(d Deps) (*Set, error) {
 	s.Conversation = &Conversation{Store: d.Store, LLM: chat, Prompts: prompter, Tools: tools, Config: d.Config,
 		Log: log, Metrics: d.Metrics, Settings: s.Settings, Transcriber: transcriber}
 
-	s.Messaging = &Messaging{Store: d.Store, Simulator: simulatorMessenger{}, Notifier: s.Notifier, Settings: s.Settings,
-		Log: log, Metrics: d.Metrics}
-	if d.Config.Wazzup.Live() {
-		s.Messaging.Wazzup = wazzup.NewClient(d.Config.Wazzup.APIURL, d.Config.Wazzup.APIKey.Reveal())
-	}
+	s.Messaging = NewMessaging(d)
+	s.Messaging.Settings, s.Messaging.Notifier = s.Settings, s.Notifier
 
 	// Escalations, follow-ups and manager alerts.
 	s.Escalations = &Escalations{Store: d.Store, Notifier: s.Notifier, PublicBaseURL: d.Config.PublicBaseURL, Log: log}
@@ -162,6 +159,23 @@ func Build(d Deps) (*Set, error) {
 	s.FollowUps = &FollowUps{Store: d.Store, Log: log}
 	s.Alerts = &Alerts{Notifier: s.Notifier}
 	return s, nil
+}
+
+// NewMessaging is the outbound gateway on its own, for a process that sends without
+// running activities: the API sends a manager's console reply through it, so that reply
+// takes the same path (ledger, idempotency key, 24-hour window) as Noor's.
+func NewMessaging(d Deps) *Messaging {
+	log := d.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	d.Log = log
+	m := &Messaging{Store: d.Store, Simulator: simulatorMessenger{}, Notifier: NewNotifier(d),
+		Settings: &Settings{Store: d.Store, Env: d.Config}, Log: log, Metrics: d.Metrics}
+	if d.Config.Wazzup.Live() {
+		m.Wazzup = wazzup.NewClient(d.Config.Wazzup.APIURL, d.Config.Wazzup.APIKey.Reveal())
+	}
+	return m
 }
 
 // NewNotifier is the process's manager-alert notifier: Telegram when TELEGRAM_BOT_TOKEN and

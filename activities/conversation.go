@@ -394,6 +394,7 @@ func (a *Conversation) AgentStep(ctx context.Context, in AgentStepInput) (AgentS
 		}
 	}
 	resp, err := a.LLM.Chat(ctx, req)
+	a.Store.NoteProviderResult(ctx, "llm", err)
 	if err != nil {
 		a.countLLM(req.Model, "error")
 		var le *llm.Error

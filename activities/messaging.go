@@ -197,8 +197,15 @@ func (a *Messaging) SendMessage(ctx context.Context, in SendInput) (SendResult, 
 		_ = a.Store.FinishOutbound(ctx, in.IdempotencyKey, "error", "", "WAZZUP_API_KEY is not configured")
 		return SendResult{}, temporal.NewNonRetryableApplicationError("no messaging provider for channel "+rec.ChannelID, ErrTypeSendRejected, nil)
 	}
-	activity.RecordHeartbeat(ctx, "sending")
+	if activity.IsActivity(ctx) { // the API also sends through the gateway (console replies)
+		activity.RecordHeartbeat(ctx, "sending")
+	}
 	providerID, err := messenger.Send(ctx, m)
+	if errors.Is(err, wazzup.ErrAlreadySent) {
+		a.Store.NoteProviderResult(ctx, "messaging", nil)
+	} else {
+		a.Store.NoteProviderResult(ctx, "messaging", err)
+	}
 	switch {
 	case err == nil, errors.Is(err, wazzup.ErrAlreadySent):
 		if ferr := a.Store.FinishOutbound(ctx, in.IdempotencyKey, "sent", providerID, ""); ferr != nil {

@@ -20,6 +20,7 @@ import (
 // and the prompts) and the admin JSON API for prompts and metrics.
 func (s *Server) registerConsole() error {
 	d := console.Deps{Config: s.Config, Store: s.Store, Log: s.Log.With("component", "console")}
+	s.wireConsole(&d)
 	if s.ConsoleHooks != nil {
 		s.ConsoleHooks(&d)
 	}

@@ -232,13 +232,27 @@ func (s *Server) escalateConversation(c echo.Context) error {
 // updateConversation runs an update on the conversation's workflow (starting it if it is not
 // running) and answers with the resulting state.
 func (s *Server) updateConversation(c echo.Context, update string, arg any) error {
-	ctx, cancel := context.WithTimeout(c.Request().Context(), 20*time.Second)
-	defer cancel()
 	id := c.Param("id")
-	if _, err := s.Store.Conversation(ctx, id); errors.Is(err, db.ErrNotFound) {
-		return Errf(http.StatusNotFound, "not_found", "no conversation with this id")
-	} else if err != nil {
+	view, err := s.conversationUpdate(c.Request().Context(), id, update, arg)
+	if err != nil {
 		return err
+	}
+	s.Log.Info("conversation updated", "conversation_id", id, "update", update, "by", actor(c))
+	return c.JSON(http.StatusOK, view)
+}
+
+// conversationUpdate runs update with arg on the conversation's workflow through
+// UpdateWithStart (a conversation whose workflow ended is started again from the database)
+// and returns the state after it. Errors are *Error: 404 unknown conversation, 502 Temporal
+// unreachable, 422 the workflow rejected the update. The API and the console both use it.
+func (s *Server) conversationUpdate(ctx context.Context, id, update string, arg any) (workflows.ConversationView, error) {
+	var view workflows.ConversationView
+	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	if _, err := s.Store.Conversation(ctx, id); errors.Is(err, db.ErrNotFound) {
+		return view, Errf(http.StatusNotFound, "not_found", "no conversation with this id")
+	} else if err != nil {
+		return view, err
 	}
 	wid := workflows.ConversationWorkflowID(id)
 	start := s.Temporal.NewWithStartWorkflowOperation(client.StartWorkflowOptions{
@@ -250,14 +264,12 @@ func (s *Server) updateConversation(c echo.Context, update string, arg any) erro
 		UpdateOptions:          client.UpdateWorkflowOptions{UpdateName: update, Args: []any{arg}, WaitForStage: client.WorkflowUpdateStageCompleted},
 	})
 	if err != nil {
-		return Upstream("Temporal", err)
+		return view, Upstream("Temporal", err)
 	}
-	var view workflows.ConversationView
 	if err := h.Get(ctx, &view); err != nil {
-		return &Error{Status: http.StatusUnprocessableEntity, Code: "rejected", Message: "the conversation rejected the change: " + err.Error(), Err: err}
+		return view, &Error{Status: http.StatusUnprocessableEntity, Code: "rejected", Message: "the conversation rejected the change: " + err.Error(), Err: err}
 	}
-	s.Log.Info("conversation updated", "conversation_id", id, "update", update, "by", actor(c))
-	return c.JSON(http.StatusOK, view)
+	return view, nil
 }
 
 func actor(c echo.Context) string {

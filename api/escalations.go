@@ -35,6 +35,7 @@ type escalationAPI struct {
 // Telegram webhook (which authenticates with its own secret, not X-API-Key).
 func (s *Server) registerEscalations() {
 	h := &escalationAPI{s: s}
+	s.escalations = h
 	if s.Config.Telegram.Live() {
 		h.tg = telegram.New(s.Config.Telegram.APIURL, s.Config.Telegram.BotToken.Reveal())
 		h.tg.HTTP.Timeout = 5 * time.Second // the webhook answers Telegram quickly
@@ -188,29 +189,53 @@ func (h *escalationAPI) act(c echo.Context, update string) error {
 	if len(body.Note) > 4000 {
 		return BadRequest("note", "must be at most 4000 characters")
 	}
-	if e.Status == workflows.EscalationResolved {
-		return Errf(http.StatusConflict, "conflict", fmt.Sprintf("escalation %d is already resolved by %s", e.ID, e.ResolvedBy))
+	st, err := h.runAction(c.Request().Context(), e, update, workflows.EscalationActionSignal{By: body.By, Note: body.Note, Via: "api"})
+	var taken *alreadyTakenError
+	if errors.As(err, &taken) {
+		return c.JSON(http.StatusConflict, ErrorBody{Error: ErrorDetail{Code: "already_taken", Message: taken.Error(),
+			RequestID: c.Response().Header().Get(echo.HeaderXRequestID)}})
 	}
-	ctx, cancel := context.WithTimeout(c.Request().Context(), 20*time.Second)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]any{"escalation": st})
+}
+
+// alreadyTakenError: another manager took the escalation first.
+type alreadyTakenError struct {
+	id int64
+	by string
+}
+
+func (e *alreadyTakenError) Error() string {
+	return fmt.Sprintf("escalation %d is already taken by %s", e.id, e.by)
+}
+
+// runAction runs take/resolve as a Temporal update on the escalation's workflow (the API's
+// and the console's path), so the answer is the escalation's new state. Errors are *Error
+// (409 already resolved or refused, 502/504 Temporal) or *alreadyTakenError.
+func (h *escalationAPI) runAction(ctx context.Context, e db.Escalation, update string, a workflows.EscalationActionSignal) (workflows.EscalationState, error) {
+	var st workflows.EscalationState
+	if e.Status == workflows.EscalationResolved {
+		return st, Errf(http.StatusConflict, "conflict", fmt.Sprintf("escalation %d is already resolved by %s", e.ID, e.ResolvedBy))
+	}
+	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
 	handle, err := h.s.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
 		WorkflowID: workflowIDOf(e), UpdateName: update, WaitForStage: client.WorkflowUpdateStageCompleted,
-		Args: []any{workflows.EscalationActionSignal{By: body.By, Note: body.Note, Via: "api"}},
+		Args: []any{a},
 	})
-	var st workflows.EscalationState
 	if err == nil {
 		err = handle.Get(ctx, &st)
 	}
 	if err != nil {
-		return h.temporalError(e, err)
+		return st, h.temporalError(e, err)
 	}
-	if update == workflows.UpdateEscalationTake && st.TakenBy != body.By {
-		return c.JSON(http.StatusConflict, ErrorBody{Error: ErrorDetail{Code: "already_taken",
-			Message:   fmt.Sprintf("escalation %d is already taken by %s", e.ID, st.TakenBy),
-			RequestID: c.Response().Header().Get(echo.HeaderXRequestID)}})
+	if update == workflows.UpdateEscalationTake && st.TakenBy != a.By {
+		return st, &alreadyTakenError{id: e.ID, by: st.TakenBy}
 	}
-	h.s.Log.Info("escalation action", "escalation_id", e.ID, "action", update, "by", body.By, "status", st.Status)
-	return c.JSON(http.StatusOK, map[string]any{"escalation": st})
+	h.s.Log.Info("escalation action", "escalation_id", e.ID, "action", update, "by", a.By, "via", a.Via, "status", st.Status)
+	return st, nil
 }
 
 func (h *escalationAPI) temporalError(e db.Escalation, err error) error {

@@ -1,11 +1,13 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 	enumspb "go.temporal.io/api/enums/v1"
@@ -174,23 +176,35 @@ type syncStarted struct {
 
 // startSync starts a catalog sync, or returns the one already running (there is only ever one).
 func (s *Server) startSync(c echo.Context) error {
-	ctx := c.Request().Context()
-	if run, err := s.Store.RunningSyncRun(ctx); err == nil {
-		return c.JSON(http.StatusOK, syncStarted{RunID: run.ID, WorkflowID: run.WorkflowID, AlreadyRunning: true, Run: &run})
-	} else if !errors.Is(err, db.ErrNotFound) {
+	st, err := s.startCatalogSync(c.Request().Context(), "api")
+	if err != nil {
 		return err
+	}
+	if st.AlreadyRunning {
+		return c.JSON(http.StatusOK, st)
+	}
+	return c.JSON(http.StatusAccepted, st)
+}
+
+// startCatalogSync starts the CatalogSync workflow (the API's and the console's "sync now"),
+// or returns the sync that is already running.
+func (s *Server) startCatalogSync(ctx context.Context, trigger string) (syncStarted, error) {
+	if run, err := s.Store.RunningSyncRun(ctx); err == nil {
+		return syncStarted{RunID: run.ID, WorkflowID: run.WorkflowID, AlreadyRunning: true, Run: &run}, nil
+	} else if !errors.Is(err, db.ErrNotFound) {
+		return syncStarted{}, err
 	}
 	wr, err := s.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 		ID: workflows.CatalogSyncWorkflowID, TaskQueue: s.Config.TaskQueue,
 		// A second request while this one runs gets the running execution back.
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
 		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
-		WorkflowExecutionTimeout: 2 * 60 * 60 * 1e9,
-	}, workflows.CatalogSyncWorkflowName, workflows.CatalogSyncInput{Trigger: "api"})
+		WorkflowExecutionTimeout: 2 * time.Hour,
+	}, workflows.CatalogSyncWorkflowName, workflows.CatalogSyncInput{Trigger: trigger})
 	if err != nil {
-		return Upstream("temporal", err)
+		return syncStarted{}, Upstream("temporal", err)
 	}
-	return c.JSON(http.StatusAccepted, syncStarted{RunID: wr.GetRunID(), WorkflowID: wr.GetID()})
+	return syncStarted{RunID: wr.GetRunID(), WorkflowID: wr.GetID()}, nil
 }
 
 type syncStatus struct {

@@ -34,8 +34,9 @@ type Deps struct {
 	Log      *slog.Logger
 	Metrics  *metrics.App
 	Gatherer prometheus.Gatherer
-	// ConsoleHooks (optional) adjusts the console's dependencies before it is built: the
-	// features that plug into it (conversation actions, escalations, catalog sync, …).
+	// ConsoleHooks (optional) adjusts the console's dependencies after Build has wired its
+	// seams (conversation and escalation actions, catalog sync, knowledge base) and before it
+	// is built; tests use it, e.g. for a cheaper password hash.
 	ConsoleHooks func(*console.Deps)
 }
 
@@ -48,9 +49,10 @@ type Server struct {
 	// Console is the admin console mounted under /console.
 	Console *console.Console
 
-	inbound   *Inbound
-	settings  *settingsCache
-	retriever *retrieval.Retriever
+	inbound     *Inbound
+	settings    *settingsCache
+	retriever   *retrieval.Retriever
+	escalations *escalationAPI
 }
 
 // New builds the router with the common middleware and the foundation routes.

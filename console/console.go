@@ -3,8 +3,9 @@
 // Content-Security-Policy stays strict), server-side sessions with CSRF tokens, and the
 // roles admin and manager.
 //
-// Features owned by other packages plug in through the small interfaces in seams.go; a
-// nil seam shows the page with the feature marked as not available yet.
+// Pages read PostgreSQL directly; actions on the running system (workflows, the outbound
+// gateway, the catalog sync, the knowledge indexer) go through the small interfaces in
+// seams.go, which api.Build fills in.
 package console
 
 import (
@@ -35,12 +36,12 @@ type Deps struct {
 	// BcryptCost for new password hashes; 0 = bcrypt.DefaultCost.
 	BcryptCost int
 
-	// Seams (nil until the owning feature is merged).
+	// Seams to the running system (see seams.go); nil marks the action as not available.
 	Conversations ConversationActions
 	Escalations   EscalationActions
 	Catalog       CatalogSync
 	Knowledge     KnowledgePreview
-	Notifications NotificationLog
+	Indexer       KnowledgeIndexer
 }
 
 // Console serves the pages.
@@ -139,6 +140,7 @@ func (cs *Console) Mount(e *echo.Echo) {
 	m.POST("/escalations/:id/:action", cs.page(cs.escalationAction))
 	m.GET("/catalog", cs.page(cs.catalog))
 	m.POST("/catalog/sync", cs.page(cs.catalogSync))
+	m.GET("/catalog/sync/:id", cs.page(cs.catalogSyncProgress))
 	m.GET("/knowledge", cs.page(cs.knowledge))
 	m.GET("/notifications", cs.page(cs.notifications))
 	m.GET("/providers", cs.page(cs.providers))
@@ -156,6 +158,11 @@ func (cs *Console) Mount(e *echo.Echo) {
 	a.POST("/users", cs.page(cs.userCreate))
 	a.POST("/users/:id", cs.page(cs.userUpdate))
 	a.GET("/audit", cs.page(cs.auditLog))
+	a.GET("/knowledge/new", cs.page(cs.kbEdit))
+	a.GET("/knowledge/edit/:name", cs.page(cs.kbEdit))
+	a.POST("/knowledge/docs", cs.page(cs.kbSave))
+	a.POST("/knowledge/docs/:name/delete", cs.page(cs.kbDelete))
+	a.POST("/knowledge/reindex", cs.page(cs.kbReindex))
 
 	m.GET("/*", cs.page(func(c echo.Context) error { return errNotFound }))
 }

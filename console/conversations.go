@@ -5,6 +5,7 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
+	"regexp"
 	"slices"
 	"sort"
 	"strconv"
@@ -170,20 +171,98 @@ func factsList(raw []byte) []fact {
 	return out
 }
 
-// toolCall is one tool call of a turn as stored in messages.metadata.tool_calls.
-type toolCall struct {
-	Name    string          `json:"name"`
-	Input   json.RawMessage `json:"input"`
-	Output  json.RawMessage `json:"output"`
-	Error   string          `json:"error"`
-	Millis  float64         `json:"ms"`
-	CostUSD float64         `json:"cost_usd"`
+// stepView is one LLM or tool call of a turn, its input and output made readable.
+type stepView struct {
+	db.TurnStep
+	InputText, OutputText string
+}
+
+// turnView is a bot turn with its steps and where it moved the sales stage.
+type turnView struct {
+	db.TurnView
+	Steps        []stepView
+	StageChanged bool
+	ToolCalls    int
+}
+
+// maxShownJSON clips a step's input or output on the page (search results can be long);
+// the full text stays in turn_steps.
+const maxShownJSON = 6000
+
+func shownJSON(raw []byte) string {
+	s := prettyJSON(raw)
+	if s == "{}" || s == "null" {
+		return ""
+	}
+	if len(s) > maxShownJSON {
+		cut := maxShownJSON
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		s = s[:cut] + "\n… (clipped)"
+	}
+	return s
+}
+
+func prettyJSON(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	var v any
+	if json.Unmarshal(b, &v) != nil {
+		return string(b)
+	}
+	out, _ := json.MarshalIndent(v, "", "  ")
+	return string(out)
+}
+
+// turnViews prepares turns for the page. Tools the workflow runs itself (advance_stage,
+// set_language, …) store only their result, so their input is taken from the model's call.
+func turnViews(turns []db.TurnView) []turnView {
+	out := make([]turnView, len(turns))
+	for i, t := range turns {
+		v := turnView{TurnView: t, StageChanged: t.StageAfter != "" && t.StageAfter != t.StageBefore}
+		args := map[string]string{}
+		for _, st := range t.Steps {
+			if st.Kind != "llm" {
+				continue
+			}
+			var o struct {
+				ToolCalls []struct {
+					ID        string `json:"id"`
+					Arguments string `json:"arguments"`
+				} `json:"tool_calls"`
+			}
+			if json.Unmarshal(st.Output, &o) == nil {
+				for _, tc := range o.ToolCalls {
+					args[tc.ID] = tc.Arguments
+				}
+			}
+		}
+		// Helper calls (facts, summary) run after the reply and are stored with a negative
+		// round: show them last.
+		steps := slices.Clone(t.Steps)
+		sort.SliceStable(steps, func(i, j int) bool { return steps[i].Round >= 0 && steps[j].Round < 0 })
+		for _, st := range steps {
+			sv := stepView{TurnStep: st, InputText: shownJSON(st.Input), OutputText: shownJSON(st.Output)}
+			if st.Kind == "tool" {
+				v.ToolCalls++
+				if a, ok := args[st.CallID]; ok && sv.InputText == "" {
+					sv.InputText = shownJSON([]byte(a))
+				}
+			}
+			v.Steps = append(v.Steps, sv)
+		}
+		out[i] = v
+	}
+	return out
 }
 
 type threadItem struct {
 	db.ThreadMessage
-	Tools []toolCall
-	Stage string
+	// Turn is shown under the last message of the turn (its reply, or the last customer
+	// message it handled when it sent none).
+	Turn *turnView
 }
 
 func (cs *Console) conversation(c echo.Context) error {
@@ -197,16 +276,25 @@ func (cs *Console) conversation(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	turns, err := cs.Store.ConversationTurns(ctx, id, 500)
+	if err != nil {
+		return err
+	}
+	tv := turnViews(turns)
+	byTurn := make(map[int64]*turnView, len(tv))
+	for i := range tv {
+		byTurn[tv[i].ID] = &tv[i]
+	}
 	items := make([]threadItem, len(msgs))
+	last := map[int64]int{}
 	for i, m := range msgs {
 		items[i].ThreadMessage = m
-		var meta struct {
-			ToolCalls []toolCall `json:"tool_calls"`
-			Stage     string     `json:"stage"`
+		if m.TurnID > 0 {
+			last[m.TurnID] = i
 		}
-		if json.Unmarshal(m.Metadata, &meta) == nil {
-			items[i].Tools, items[i].Stage = meta.ToolCalls, meta.Stage
-		}
+	}
+	for turnID, i := range last {
+		items[i].Turn = byTurn[turnID]
 	}
 	escs, err := cs.Store.ListEscalationRows(ctx, db.EscalationRowFilter{ConversationID: d.ID})
 	if err != nil {
@@ -222,13 +310,16 @@ func (cs *Console) conversation(c echo.Context) error {
 		temporalURL = ui + "/namespaces/" + url.PathEscape(ns) + "/workflows/" + url.PathEscape(d.WorkflowID)
 	}
 	return cs.render(c, http.StatusOK, "conversation", "Conversation", "conversations", map[string]any{
-		"C": d, "Thread": items, "Facts": factsList(d.Facts), "Escalations": escs, "TemporalURL": temporalURL,
-		"ActionsAvailable": cs.Conversations != nil,
+		"C": d, "Thread": items, "Turns": tv, "Facts": factsList(d.Facts), "Escalations": escs, "TemporalURL": temporalURL,
+		"ActionsAvailable": cs.Conversations != nil, "Nonce": randomToken(),
 	})
 }
 
+var nonceRe = regexp.MustCompile(`^[A-Za-z0-9_-]{16,64}$`)
+
 // conversationAction runs take over / reply / hand back / escalate / close through the
-// conversation core (the ConversationActions seam).
+// conversation workflow and the outbound gateway (the ConversationActions seam), and
+// records who did it in the audit log.
 func (cs *Console) conversationAction(c echo.Context) error {
 	ctx := c.Request().Context()
 	id := c.Param("id")
@@ -236,36 +327,66 @@ func (cs *Console) conversationAction(c echo.Context) error {
 		return err
 	}
 	if cs.Conversations == nil {
-		return &httpError{http.StatusNotImplemented, "Conversation actions arrive with the conversation core."}
+		return &httpError{http.StatusNotImplemented, "Conversation actions are not available in this process."}
 	}
 	by := actorOf(c)
-	text := strings.TrimSpace(c.FormValue("text"))
+	text := strings.TrimSpace(strings.ReplaceAll(c.FormValue("text"), "\r\n", "\n"))
+	if !utf8.ValidString(text) || strings.ContainsRune(text, 0) {
+		return badRequest("The text contains characters that cannot be sent.")
+	}
+	action := c.Param("action")
 	var err error
-	switch c.Param("action") {
+	var after map[string]any
+	var ok string
+	switch action {
 	case "takeover":
+		ok = "taken_over"
 		err = cs.Conversations.TakeOver(ctx, id, by)
 	case "reply":
-		if text == "" {
+		nonce := c.FormValue("nonce")
+		switch {
+		case text == "":
 			return badRequest("Write a message first.")
-		}
-		if len(text) > 4000 {
+		case utf8.RuneCountInString(text) > 4000:
 			return badRequest("A WhatsApp message is limited to 4000 characters.")
+		case !nonceRe.MatchString(nonce):
+			return badRequest("The form is out of date. Reload the page and try again.")
 		}
-		err = cs.Conversations.Reply(ctx, id, by, text)
+		ok = "replied"
+		err = cs.Conversations.Reply(ctx, id, by, text, nonce)
+		after = map[string]any{"nonce": nonce, "chars": utf8.RuneCountInString(text)}
 	case "handback":
+		if utf8.RuneCountInString(text) > 500 {
+			return badRequest("The note is limited to 500 characters.")
+		}
+		ok = "handed_back"
 		err = cs.Conversations.HandBack(ctx, id, by, text)
+		after = map[string]any{"note": text}
 	case "escalate":
 		if text == "" {
 			text = "escalated from the console"
 		}
+		if utf8.RuneCountInString(text) > 500 {
+			return badRequest("The reason is limited to 500 characters.")
+		}
+		ok = "escalated"
 		err = cs.Conversations.Escalate(ctx, id, by, text)
+		after = map[string]any{"reason": text}
 	case "close":
+		if utf8.RuneCountInString(text) > 500 {
+			return badRequest("The note is limited to 500 characters.")
+		}
+		ok = "closed"
 		err = cs.Conversations.Close(ctx, id, by, text)
+		after = map[string]any{"note": text}
 	default:
 		return errNotFound
 	}
 	if err != nil {
 		return err
 	}
-	return c.Redirect(http.StatusSeeOther, "/console/conversations/"+url.PathEscape(id)+"?ok=done")
+	if err := cs.Store.Audit(ctx, auditEntry(c, "conversation."+action, id), nil, after); err != nil {
+		return err
+	}
+	return c.Redirect(http.StatusSeeOther, "/console/conversations/"+url.PathEscape(id)+"?ok="+ok)
 }

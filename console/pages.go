@@ -78,21 +78,31 @@ func (cs *Console) escalationAction(c echo.Context) error {
 		return errNotFound
 	}
 	if cs.Escalations == nil {
-		return &httpError{http.StatusNotImplemented, "Taking and resolving escalations arrive with the escalation feature."}
+		return &httpError{http.StatusNotImplemented, "Taking and resolving escalations is not available in this process."}
 	}
 	ctx := c.Request().Context()
-	switch c.Param("action") {
+	note := strings.TrimSpace(c.FormValue("note"))
+	if utf8.RuneCountInString(note) > 4000 {
+		return badRequest("The note is limited to 4000 characters.")
+	}
+	action := c.Param("action")
+	switch action {
 	case "take":
 		err = cs.Escalations.Take(ctx, id, actorOf(c))
 	case "resolve":
-		err = cs.Escalations.Resolve(ctx, id, actorOf(c), strings.TrimSpace(c.FormValue("note")))
+		err = cs.Escalations.Resolve(ctx, id, actorOf(c), note)
 	default:
 		return errNotFound
 	}
 	if err != nil {
 		return err
 	}
-	return c.Redirect(http.StatusSeeOther, "/console/escalations?ok=done")
+	if err := cs.Store.Audit(ctx, auditEntry(c, "escalation."+action, strconv.FormatInt(id, 10)), nil,
+		map[string]any{"note": note}); err != nil {
+		return err
+	}
+	ok := map[string]string{"take": "taken", "resolve": "resolved"}[action]
+	return c.Redirect(http.StatusSeeOther, "/console/escalations?status=all&ok="+ok)
 }
 
 func (cs *Console) catalog(c echo.Context) error {
@@ -150,74 +160,10 @@ func (cs *Console) catalog(c echo.Context) error {
 	data := map[string]any{"Rows": rows, "Total": total, "Cats": cats, "Q": q, "Page": page, "Pages": pages,
 		"HasPrev": page > 1, "HasNext": page < pages, "PrevQuery": pageLink(page - 1), "NextQuery": pageLink(page + 1),
 		"SyncAvailable": cs.Catalog != nil}
-	if cs.Catalog != nil {
-		hist, err := cs.Catalog.History(ctx, 10)
-		if err != nil {
-			return err
-		}
-		data["History"] = hist
-		if run := c.QueryParam("run"); run != "" {
-			r, err := cs.Catalog.Run(ctx, run)
-			if err == nil {
-				data["Run"] = r
-			}
-		}
+	if err := cs.syncData(c, data); err != nil {
+		return err
 	}
 	return cs.render(c, http.StatusOK, "catalog", "Catalog", "catalog", data)
-}
-
-func (cs *Console) catalogSync(c echo.Context) error {
-	if cs.Catalog == nil {
-		return &httpError{http.StatusNotImplemented, "Sync now arrives with the catalog sync feature."}
-	}
-	id, err := cs.Catalog.Start(c.Request().Context(), actorOf(c))
-	if err != nil {
-		return err
-	}
-	_ = cs.Store.Audit(c.Request().Context(), auditEntry(c, "catalog.sync", id), nil, nil)
-	return c.Redirect(http.StatusSeeOther, "/console/catalog?ok=sync&run="+id)
-}
-
-func (cs *Console) knowledge(c echo.Context) error {
-	ctx := c.Request().Context()
-	docs, err := cs.Store.KnowledgeDocs(ctx)
-	if err != nil {
-		return err
-	}
-	data := map[string]any{"Docs": docs, "PreviewAvailable": cs.Knowledge != nil}
-	if src := c.QueryParam("source"); src != "" {
-		if len(src) > 500 || !utf8.ValidString(src) || strings.ContainsRune(src, 0) {
-			return badRequest("Unknown document.")
-		}
-		chunks, err := cs.Store.KnowledgeChunks(ctx, src)
-		if err != nil {
-			return err
-		}
-		data["Source"], data["Chunks"] = src, chunks
-	}
-	if qq := strings.TrimSpace(c.QueryParam("question")); qq != "" && cs.Knowledge != nil {
-		if err := checkSearch(qq); err != nil && len(qq) <= 100 {
-			return err
-		}
-		hits, err := cs.Knowledge.Preview(ctx, qq, 5)
-		if err != nil {
-			return err
-		}
-		data["Question"], data["Hits"] = qq, hits
-	}
-	return cs.render(c, http.StatusOK, "knowledge", "Knowledge base", "knowledge", data)
-}
-
-func (cs *Console) notifications(c echo.Context) error {
-	data := map[string]any{"Available": cs.Notifications != nil, "Status": c.QueryParam("status")}
-	if cs.Notifications != nil {
-		list, err := cs.Notifications.Notifications(c.Request().Context(), c.QueryParam("status"), 200, 0)
-		if err != nil {
-			return err
-		}
-		data["Rows"] = list
-	}
-	return cs.render(c, http.StatusOK, "notifications", "Notifications", "notifications", data)
 }
 
 // providerView is one integration on the providers panel.

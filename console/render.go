@@ -3,7 +3,6 @@ package console
 import (
 	"bytes"
 	"embed"
-	"encoding/json"
 	"fmt"
 	"html/template"
 	"io/fs"
@@ -75,6 +74,19 @@ var flashes = map[string]string{
 	"updated":     "Updated.",
 	"done":        "Done.",
 	"sync":        "Catalog sync started.",
+	// Catalog and knowledge base.
+	"sync_running":         "A catalog sync is already running; this is its progress.",
+	"reindex":              "Saved. The knowledge base is being re-indexed.",
+	"reindex_running":      "Saved. The indexer is already running; if this change is not indexed when it finishes, re-index again.",
+	"kb_saved_not_indexed": "Saved, but the indexer could not be started; use “Re-index” to try again.",
+	// Conversation and escalation actions.
+	"taken_over":  "You own this chat now: Noor stays silent until you hand it back.",
+	"replied":     "Sent on WhatsApp.",
+	"handed_back": "Handed back: Noor answers the customer's next message.",
+	"escalated":   "Escalated: the managers were alerted.",
+	"closed":      "Conversation closed.",
+	"taken":       "Escalation taken.",
+	"resolved":    "Escalation resolved; the chat is back with Noor.",
 }
 
 func (cs *Console) render(c echo.Context, status int, name, title, nav string, data any) error {
@@ -167,21 +179,13 @@ var funcs = template.FuncMap{
 		}
 		return fmt.Sprint(*p)
 	},
-	"mask": pii.MaskPhone,
-	"lang": textLang,
-	"add":  func(a, b int) int { return a + b },
-	"sub":  func(a, b int) int { return a - b },
-	"prettyjson": func(b []byte) string {
-		if len(b) == 0 {
-			return ""
-		}
-		var v any
-		if json.Unmarshal(b, &v) != nil {
-			return string(b)
-		}
-		out, _ := json.MarshalIndent(v, "", "  ")
-		return string(out)
-	},
+	"mask":       pii.MaskPhone,
+	"lang":       textLang,
+	"add":        func(a, b int) int { return a + b },
+	"sub":        func(a, b int) int { return a - b },
+	"prettyjson": prettyJSON,
+	"pctint":     func(n int) string { return fmt.Sprintf("%d %%", n) },
+	"msdur":      func(ms int64) string { return humanDuration(time.Duration(ms) * time.Millisecond) },
 	"dict": func(kv ...any) map[string]any {
 		m := map[string]any{}
 		for i := 0; i+1 < len(kv); i += 2 {
@@ -196,7 +200,8 @@ var funcs = template.FuncMap{
 		}
 		return string(r[:n]) + "…"
 	},
-	"safeURL": safeURL,
+	"safeURL":    safeURL,
+	"trimprefix": func(s, prefix string) string { return strings.TrimPrefix(s, prefix) },
 }
 
 // textLang returns "ar" when the text is mostly Arabic script, else "".

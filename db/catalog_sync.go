@@ -146,6 +146,18 @@ func (s *Store) SyncRun(ctx context.Context, id string) (SyncRun, error) {
 	return scanSyncRun(s.Pool.QueryRow(ctx, `SELECT `+syncRunCols+` FROM catalog_sync_runs WHERE id = $1`, id))
 }
 
+// SyncRuns lists the latest runs, newest first (the console's sync history).
+func (s *Store) SyncRuns(ctx context.Context, limit int) ([]SyncRun, error) {
+	if limit <= 0 || limit > 200 {
+		limit = 20
+	}
+	rows, err := s.Pool.Query(ctx, `SELECT `+syncRunCols+` FROM catalog_sync_runs ORDER BY started_at DESC, id LIMIT $1`, limit)
+	if err != nil {
+		return nil, fmt.Errorf("list sync runs: %w", err)
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (SyncRun, error) { return scanSyncRun(r) })
+}
+
 // RunningSyncRun returns the running sync, or ErrNotFound.
 func (s *Store) RunningSyncRun(ctx context.Context) (SyncRun, error) {
 	r, err := scanSyncRun(s.Pool.QueryRow(ctx, `SELECT `+syncRunCols+` FROM catalog_sync_runs WHERE status = 'running'`))

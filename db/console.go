@@ -272,12 +272,15 @@ type ThreadMessage struct {
 	// DeliveryStatus is the outbound ledger's state for messages we sent ("" for inbound).
 	DeliveryStatus string `json:"delivery_status"`
 	DeliveryError  string `json:"delivery_error"`
+	// TurnID is the bot turn the message belongs to (the customer messages it answered and
+	// its reply), 0 when none.
+	TurnID int64 `json:"turn_id,omitempty"`
 }
 
 const threadSelect = `
 	SELECT m.id, m.conversation_id::text, m.direction, m.author, m.author_name, m.kind, m.text, m.media_url,
 	       m.language, m.model, m.prompt_tokens, m.completion_tokens, m.cost_usd::float8, m.metadata, m.created_at,
-	       coalesce(o.status, ''), coalesce(o.error, '')
+	       coalesce(o.status, ''), coalesce(o.error, ''), coalesce(m.turn_id, 0)
 	FROM messages m
 	LEFT JOIN LATERAL (SELECT status, error FROM outbound_ledger o WHERE o.message_id = m.id ORDER BY o.created_at DESC LIMIT 1) o ON true`
 
@@ -285,7 +288,7 @@ func scanThreadMessage(r pgx.Row) (ThreadMessage, error) {
 	var m ThreadMessage
 	err := r.Scan(&m.ID, &m.ConversationID, &m.Direction, &m.Author, &m.AuthorName, &m.Kind, &m.Text, &m.MediaURL,
 		&m.Language, &m.Model, &m.PromptTokens, &m.CompletionTokens, &m.CostUSD, &m.Metadata, &m.CreatedAt,
-		&m.DeliveryStatus, &m.DeliveryError)
+		&m.DeliveryStatus, &m.DeliveryError, &m.TurnID)
 	return m, err
 }
 

@@ -2,7 +2,9 @@ package db
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -268,6 +270,20 @@ func (s *Store) RecordProviderResult(ctx context.Context, name string, callErr e
 		return fmt.Errorf("record provider status: %w", err)
 	}
 	return nil
+}
+
+// NoteProviderResult is RecordProviderResult for the call sites in activities: it outlives
+// a cancelled caller briefly and never fails it (the panel is a diagnosis aid; the call's own
+// error handling stays where it is). Names are those of config.Providers.
+func (s *Store) NoteProviderResult(ctx context.Context, name string, callErr error) {
+	if s == nil || s.Pool == nil || errors.Is(callErr, context.Canceled) {
+		return // a call we cancelled says nothing about the provider
+	}
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := s.RecordProviderResult(rctx, name, callErr); err != nil {
+		slog.Default().Warn("provider status not recorded", "provider", name, "err", err)
+	}
 }
 
 // ProviderStatuses returns the recorded state per provider name.

@@ -73,7 +73,9 @@ func (a *Activities) BeginCatalogSync(ctx context.Context, in BeginSyncInput) (B
 		return BeginSyncResult{RunningID: run.ID}, nil
 	}
 	if a.Inventory != nil {
-		if err := a.Inventory.CheckAuth(ctx); err != nil {
+		err := a.Inventory.CheckAuth(ctx)
+		a.Store.NoteProviderResult(ctx, "inventory", err)
+		if err != nil {
 			if zoho.Terminal(err) {
 				_ = a.Store.FinishSyncRun(ctx, in.RunID, "failed", run.Counts, []string{"zoho: " + err.Error()})
 			}
@@ -86,6 +88,7 @@ func (a *Activities) BeginCatalogSync(ctx context.Context, in BeginSyncInput) (B
 // CatalogCategories lists the leaf category slugs in document order.
 func (a *Activities) CatalogCategories(ctx context.Context) ([]string, error) {
 	cats, err := a.Source.Categories(ctx)
+	a.Store.NoteProviderResult(ctx, "catalog", err)
 	if err != nil {
 		return nil, fmt.Errorf("read categories: %w", err)
 	}
@@ -122,6 +125,7 @@ func (a *Activities) SyncCatalogPage(ctx context.Context, in SyncPageInput) (Syn
 		in.Limit = 100
 	}
 	page, err := a.Source.CategoryProducts(ctx, in.Slug, in.Limit, in.Offset)
+	a.Store.NoteProviderResult(ctx, "catalog", err)
 	if err != nil {
 		return SyncPageResult{}, fmt.Errorf("category %s offset %d: %w", in.Slug, in.Offset, err)
 	}
@@ -213,6 +217,7 @@ func (a *Activities) LinkZohoItems(ctx context.Context, in LinkZohoInput) (LinkZ
 		return LinkZohoResult{Provider: "local"}, nil
 	}
 	items, err := a.Inventory.AllItems(ctx)
+	a.Store.NoteProviderResult(ctx, "inventory", err)
 	if err != nil {
 		return LinkZohoResult{}, zoho.ActivityError(fmt.Errorf("list zoho items: %w", err))
 	}
@@ -301,6 +306,7 @@ func EmbedChangedProducts(ctx context.Context, store *db.Store, e embed.Embedder
 			texts[i] = j.text
 		}
 		vecs, err := e.Embed(ctx, texts)
+		store.NoteProviderResult(ctx, "embeddings", err)
 		if err != nil {
 			var he *embed.Error
 			if errors.Is(err, embed.ErrBadResponse) || errors.As(err, &he) && !he.Retryable() {

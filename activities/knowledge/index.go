@@ -28,6 +28,20 @@ type Document struct {
 	Source  string // stable id, e.g. "kb/faq.md"
 	Kind    string // markdown | text | html
 	Content []byte
+	// Title (optional) overrides the title found in the content (documents written in the
+	// console have one); it is part of the content hash, since chunks carry it.
+	Title string
+}
+
+// Hash identifies what a document's chunks were computed from. db.KBSource.Indexed
+// computes the same in SQL: keep the two in step.
+func (d Document) Hash() string {
+	h := sha256.New()
+	if d.Title != "" {
+		h.Write([]byte(d.Title + "\n"))
+	}
+	h.Write(d.Content)
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 // Report counts what an indexing pass did.
@@ -105,8 +119,7 @@ func (ix *Indexer) Index(ctx context.Context, docs []Document, prunePrefix strin
 }
 
 func (ix *Indexer) indexOne(ctx context.Context, d Document) (int, bool, error) {
-	sum := sha256.Sum256(d.Content)
-	hash := hex.EncodeToString(sum[:])
+	hash := d.Hash()
 	var oldHash, oldModel string
 	err := ix.Store.Pool.QueryRow(ctx, `SELECT content_hash, embedding_model FROM kb_documents WHERE source = $1`, d.Source).
 		Scan(&oldHash, &oldModel)
@@ -119,6 +132,9 @@ func (ix *Indexer) indexOne(ctx context.Context, d Document) (int, bool, error) 
 	title, sections, err := parse(d)
 	if err != nil {
 		return 0, false, err
+	}
+	if d.Title != "" {
+		title = d.Title
 	}
 	if title == "" {
 		title = path.Base(d.Source)
@@ -139,6 +155,7 @@ func (ix *Indexer) indexOne(ctx context.Context, d Document) (int, bool, error) 
 		texts[i] = title + " — " + p.Heading + "\n" + p.Content
 	}
 	vecs, err := ix.Embedder.Embed(ctx, texts)
+	ix.Store.NoteProviderResult(ctx, "embeddings", err)
 	if err != nil {
 		return 0, false, fmt.Errorf("embed: %w", err)
 	}
@@ -261,10 +278,17 @@ type IndexInput struct {
 	Bundled bool
 }
 
-// IndexKnowledgeBase indexes the bundled documents and KB_DIR, removing documents that
-// disappeared from either.
+// IndexKnowledgeBase indexes the bundled documents, KB_DIR and the documents written in
+// the console, removing documents that disappeared from any of them.
 func (a *Activities) IndexKnowledgeBase(ctx context.Context, in IndexInput) (Report, error) {
 	var total Report
+	add := func(rep Report) {
+		total.Documents += rep.Documents
+		total.Indexed += rep.Indexed
+		total.Unchanged += rep.Unchanged
+		total.Removed += rep.Removed
+		total.Chunks += rep.Chunks
+	}
 	if in.Bundled {
 		docs, err := BundledDocuments()
 		if err != nil {
@@ -274,7 +298,7 @@ func (a *Activities) IndexKnowledgeBase(ctx context.Context, in IndexInput) (Rep
 		if err != nil {
 			return total, err
 		}
-		total = rep
+		add(rep)
 	}
 	if a.Dir != "" {
 		docs, err := LoadFS(os.DirFS(a.Dir), ".", "dir:")
@@ -285,11 +309,29 @@ func (a *Activities) IndexKnowledgeBase(ctx context.Context, in IndexInput) (Rep
 		if err != nil {
 			return total, err
 		}
-		total.Documents += rep.Documents
-		total.Indexed += rep.Indexed
-		total.Unchanged += rep.Unchanged
-		total.Removed += rep.Removed
-		total.Chunks += rep.Chunks
+		add(rep)
 	}
+	docs, err := StoredDocuments(ctx, a.Indexer.Store)
+	if err != nil {
+		return total, err
+	}
+	rep, err := a.Indexer.Index(ctx, docs, db.KBSourcePrefix)
+	if err != nil {
+		return total, err
+	}
+	add(rep)
 	return total, nil
+}
+
+// StoredDocuments are the documents admins wrote in the console (table kb_sources).
+func StoredDocuments(ctx context.Context, store *db.Store) ([]Document, error) {
+	list, err := store.KBSources(ctx)
+	if err != nil {
+		return nil, err
+	}
+	docs := make([]Document, len(list))
+	for i, k := range list {
+		docs[i] = Document{Source: k.Source, Kind: k.Kind, Content: []byte(k.Body), Title: k.Title}
+	}
+	return docs, nil
 }

@@ -122,6 +122,7 @@ func (n *Notifier) Notify(ctx context.Context, a Alert) (Result, error) {
 	msg, err := n.Telegram.SendMessage(ctx, telegram.SendMessageRequest{
 		ChatID: n.ChatID, Text: FormatHTML(a.Title, a.Body), ParseMode: "HTML", ReplyMarkup: keyboard(a.Buttons),
 	})
+	n.Store.NoteProviderResult(ctx, "alerts", err)
 	if err != nil {
 		if markErr := n.Store.MarkNotificationFailed(ctx, rec.ID, err.Error()); markErr != nil {
 			n.log().Error("recording a failed manager alert failed too", "notification_id", rec.ID, "err", markErr)
