@@ -30,7 +30,7 @@ type TurnView struct {
 // ConversationTurns returns a conversation's turns in order (at most limit, the latest),
 // each with its steps. Running turns have no totals yet, so they are summed from the steps.
 func (s *Store) ConversationTurns(ctx context.Context, conversationID string, limit int) ([]TurnView, error) {
-	if !looksLikeUUID(conversationID) {
+	if !isUUID(conversationID) {
 		return nil, ErrNotFound
 	}
 	if limit <= 0 || limit > 1000 {
