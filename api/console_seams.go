@@ -108,7 +108,7 @@ func (a *consoleConversations) HandBack(ctx context.Context, id string, by conso
 }
 
 func (a *consoleConversations) Escalate(ctx context.Context, id string, by console.Actor, reason string) error {
-	_, err := a.s.conversationUpdate(ctx, id, workflows.UpdateEscalate, workflows.EscalateRequest{Reason: reason, Kind: "other", By: by.Username})
+	_, err := a.s.conversationUpdate(ctx, id, workflows.UpdateEscalate, workflows.EscalateRequest{Reason: reason, Kind: "other", By: by.Username, Via: "console"})
 	return userError(err)
 }
 

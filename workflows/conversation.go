@@ -73,6 +73,9 @@ type EscalateRequest struct {
 	Reason string `json:"reason"`
 	Kind   string `json:"kind"`
 	By     string `json:"by"`
+	// Via is where the request came from (api, console); it becomes the escalation's
+	// triggered_by. Empty means api.
+	Via string `json:"via,omitempty"`
 }
 
 const maxSeen = 200
@@ -301,7 +304,11 @@ func (w *conversation) registerHandlers(ctx workflow.Context) error {
 		return err
 	}
 	return workflow.SetUpdateHandlerWithOptions(ctx, UpdateEscalate, func(ctx workflow.Context, r EscalateRequest) (ConversationView, error) {
-		w.escalate(ctx, r.Kind, r.Reason, "api", 0, true)
+		via := r.Via
+		if via == "" {
+			via = "api"
+		}
+		w.escalate(ctx, r.Kind, r.Reason, via, 0, true)
 		return ConversationView{ConversationState: w.st}, nil
 	}, workflow.UpdateHandlerOptions{Validator: func(r EscalateRequest) error {
 		if strings.TrimSpace(r.Reason) == "" {
