@@ -1,8 +1,9 @@
-// Package zohotest is an in-repo fake of Zoho Accounts (OAuth refresh-token grant) and Zoho
-// Inventory items, serving internal/demodata/zoho/inventory-items.json. It can revoke the
-// refresh token (`{"error":"invalid_code"}` with HTTP 200, like Zoho), expire access tokens,
-// inject 401/429/5xx and delays, and counts refreshes. The CRM and sale-order slice extends
-// it with more routes (see Handle).
+// Package zohotest is an in-repo fake of Zoho Accounts (OAuth refresh-token grant), Zoho
+// Inventory (items, customers, sale orders with accept=pdf) and Zoho CRM (contacts search/
+// get/create, deals create/update/get and a contact's deals), serving the fixtures in
+// internal/demodata/zoho. It can revoke the refresh token (`{"error":"invalid_code"}` with
+// HTTP 200, like Zoho), expire access tokens, inject 401/429/5xx and delays, hold a
+// sale-order create after the order exists, counts refreshes and logs every request.
 package zohotest
 
 import (
@@ -65,6 +66,7 @@ type Server struct {
 	apiFail    []Failure
 	tokenFail  []Failure
 	requests   []Request
+	sales      salesState
 }
 
 // New starts the fake with the demo Inventory items.
@@ -83,6 +85,7 @@ func New() *Server {
 	s.mux.HandleFunc("POST /oauth/v2/token", s.token)
 	s.mux.HandleFunc("GET /inventory/v1/items", s.api(s.listItems))
 	s.mux.HandleFunc("GET /inventory/v1/items/{id}", s.api(s.getItem))
+	s.registerSales()
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
 	s.URL = s.srv.URL
 	s.AccountsURL = s.URL
