@@ -364,7 +364,7 @@ func (s *Service) URL(q db.Quote) (string, time.Time, error) {
 	if min := s.now().Add(24 * time.Hour); exp.Before(min) {
 		exp = min
 	}
-	u, err := s.Signer.URL(s.BaseURL, q.Ref, exp)
+	u, err := s.Signer.URL(s.BaseURL, DocumentPath(q.Ref), exp)
 	return u, exp, err
 }
 

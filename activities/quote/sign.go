@@ -18,8 +18,8 @@ var (
 	ErrNoKey   = errors.New("SIGNING_KEY is not set: quotation links cannot be signed")
 )
 
-// Signer makes and checks the expiring links to quotation PDFs (HMAC-SHA256 with
-// SIGNING_KEY over the document name and the expiry).
+// Signer makes and checks the expiring links to documents (quotation PDFs): HMAC-SHA256
+// with SIGNING_KEY over the document's path and the expiry.
 type Signer struct {
 	Key []byte
 }
@@ -27,23 +27,26 @@ type Signer struct {
 // DocumentPath is the public route of a quote's PDF.
 func DocumentPath(ref string) string { return "/quotes/" + url.PathEscape(ref) + ".pdf" }
 
-func (s Signer) mac(ref string, exp int64) string {
+// SaleOrderPath is the public route of a sale order's PDF (one Noor did not create).
+func SaleOrderPath(id string) string { return "/sale-orders/" + url.PathEscape(id) + ".pdf" }
+
+func (s Signer) mac(path string, exp int64) string {
 	m := hmac.New(sha256.New, s.Key)
-	m.Write([]byte("quote-pdf\n" + ref + "\n" + strconv.FormatInt(exp, 10)))
+	m.Write([]byte("noor-document\n" + path + "\n" + strconv.FormatInt(exp, 10)))
 	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
 
-// URL is base + the document path + exp and sig.
-func (s Signer) URL(base, ref string, exp time.Time) (string, error) {
+// URL is base + path + exp and sig.
+func (s Signer) URL(base, path string, exp time.Time) (string, error) {
 	if len(s.Key) == 0 {
 		return "", ErrNoKey
 	}
 	e := exp.Unix()
-	return strings.TrimRight(base, "/") + DocumentPath(ref) + "?exp=" + strconv.FormatInt(e, 10) + "&sig=" + s.mac(ref, e), nil
+	return strings.TrimRight(base, "/") + path + "?exp=" + strconv.FormatInt(e, 10) + "&sig=" + s.mac(path, e), nil
 }
 
-// Verify checks a link's exp and sig for ref at now.
-func (s Signer) Verify(ref, exp, sig string, now time.Time) error {
+// Verify checks a link's exp and sig for path at now.
+func (s Signer) Verify(path, exp, sig string, now time.Time) error {
 	if len(s.Key) == 0 {
 		return ErrNoKey
 	}
@@ -51,7 +54,7 @@ func (s Signer) Verify(ref, exp, sig string, now time.Time) error {
 	if err != nil || sig == "" {
 		return ErrForged
 	}
-	if !hmac.Equal([]byte(sig), []byte(s.mac(ref, e))) {
+	if !hmac.Equal([]byte(sig), []byte(s.mac(path, e))) {
 		return ErrForged
 	}
 	if now.Unix() > e {

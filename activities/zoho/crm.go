@@ -92,6 +92,10 @@ type DealUpdate struct {
 // DefaultPipeline is Treejar's only pipeline.
 const DefaultPipeline = "Standard (Standard)"
 
+// PipelineStages are the deal stages of Treejar's pipeline (contracts/zoho.md).
+var PipelineStages = []string{"Qualification", "New Lead", "New Lead Saudi Arabia", "Negotiations", "Offer sent", "IN WORK",
+	"Order confirmed", "Order sent to warehouse", "Consignment", "Order collected/delivered", "ON HOLD", "Closed Lost"}
+
 // CRMBackend is the CRM the product talks to: Zoho CRM when Zoho is configured, the
 // built-in local CRM otherwise. Every write reads the record back before returning it.
 // Lookups answer ErrNotFound when there is no such record.

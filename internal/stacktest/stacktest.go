@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -19,6 +20,7 @@ import (
 	"github.com/treejar/noor/activities"
 	"github.com/treejar/noor/activities/llm/llmtest"
 	"github.com/treejar/noor/activities/wazzup/wazzuptest"
+	"github.com/treejar/noor/activities/zoho/zohotest"
 	"github.com/treejar/noor/api"
 	"github.com/treejar/noor/db"
 	"github.com/treejar/noor/internal/config"
@@ -46,6 +48,9 @@ type Options struct {
 	Seed                bool // load the demo catalog, knowledge base and CRM fixtures
 	NoWorker            bool
 	Patch               string // extra settings JSON merge patch
+	// Zoho runs CRM and inventory live against the in-repo Zoho fake (s.Zoho) instead of the
+	// built-in local CRM/inventory.
+	Zoho bool
 }
 
 // Stack is one isolated product instance.
@@ -57,6 +62,7 @@ type Stack struct {
 	Temporal   client.Client
 	Wazzup     *wazzuptest.Server
 	LLM        *llmtest.Server
+	Zoho       *zohotest.Server // nil unless Options.Zoho
 	API        *httptest.Server
 	Server     *api.Server
 	WebhookURL string
@@ -100,6 +106,11 @@ func New(t testing.TB, o Options) *Stack {
 	}
 	if o.NoLLM {
 		s.Config.LLM.APIKey = ""
+	}
+	if o.Zoho {
+		s.Zoho = zohotest.New()
+		t.Cleanup(s.Zoho.Close)
+		s.Config.Zoho = s.Zoho.Config()
 	}
 	ctx := context.Background()
 	st := settings.Defaults()
@@ -247,6 +258,12 @@ func (s *Stack) ReplyRequests() []llmtest.ChatRequest {
 		}
 	}
 	return out
+}
+
+// Local rewrites a link under PUBLIC_BASE_URL (what customers get) to the stack's API
+// server, so a test can fetch it.
+func (s *Stack) Local(publicURL string) string {
+	return strings.Replace(publicURL, s.Config.PublicBaseURL, s.API.URL, 1)
 }
 
 // Ctx is a context bounded by d.

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/treejar/noor/activities/zoho"
 	"github.com/treejar/noor/internal/demodata"
 )
 
@@ -207,12 +208,8 @@ func (s *Server) crmContactDeals(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, 200, map[string]any{"data": out})
 }
 
-// DealStages are the stages of Treejar's pipeline the fake accepts.
-var DealStages = []string{"Qualification", "New Lead", "New Lead Saudi Arabia", "Negotiations", "Offer sent", "IN WORK",
-	"Order confirmed", "Order sent to warehouse", "Consignment", "Order collected/delivered", "ON HOLD", "Closed Lost"}
-
 func validStage(st string) bool {
-	for _, x := range DealStages {
+	for _, x := range zoho.PipelineStages {
 		if x == st {
 			return true
 		}
