@@ -33,7 +33,9 @@ type crmAPI struct {
 
 type settingsSource struct{ c *settingsCache }
 
-func (s settingsSource) LoadSettings(ctx context.Context) (settings.Settings, error) { return s.c.get(ctx), nil }
+func (s settingsSource) LoadSettings(ctx context.Context) (settings.Settings, error) {
+	return s.c.get(ctx), nil
+}
 
 // registerCRM adds the CRM, inventory and quotation routes, and the public signed PDF routes.
 func (s *Server) registerCRM() {
