@@ -26,6 +26,8 @@ type salesState struct {
 	nextID      int64
 	nextSO      int
 
+	taxPercent float64 // the organisation's sales tax on every line (5)
+
 	holdOrders bool
 	held       chan map[string]any
 	release    chan struct{}
@@ -55,6 +57,7 @@ func (s *Server) registerSales() {
 		orders:      loadFixture("inventory-salesorders.json", "salesorders"),
 		nextID:      7000000000000000000,
 		nextSO:      22, // the fixtures end at SO-00021
+		taxPercent:  5,
 		held:        make(chan map[string]any, 16),
 	}
 	s.Handle("GET /crm/v7/Contacts/search", s.crmSearchContacts)
@@ -496,7 +499,7 @@ func (s *Server) invCreateOrder(w http.ResponseWriter, r *http.Request) {
 			"tax_percentage": 5, "item_total": total})
 	}
 	sub = round2(sub)
-	tax := round2(sub * 0.05)
+	tax := round2(sub * s.sales.taxPercent / 100)
 	date := rec.Date
 	if date == "" {
 		date = time.Now().Format("2006-01-02")
@@ -522,6 +525,10 @@ func (s *Server) invCreateOrder(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, 201, map[string]any{"code": 0, "message": "Sales Order has been created.", "salesorder": copyMap(o)})
 }
+
+// SetTaxPercent changes the tax Zoho applies to new sale orders (an organisation whose
+// tax settings disagree with ours).
+func (s *Server) SetTaxPercent(pct float64) { s.mu.Lock(); s.sales.taxPercent = pct; s.mu.Unlock() }
 
 // HoldSalesOrders makes the next sale-order creates wait, after the order exists, until
 // release is called (or the client goes away). Each held order is sent on HeldSalesOrders.

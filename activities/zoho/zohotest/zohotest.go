@@ -64,6 +64,7 @@ type Server struct {
 	refreshes  int
 	issued     int
 	apiFail    []Failure
+	routeFail  map[string][]Failure // "POST /inventory/v1/salesorders" -> failures
 	tokenFail  []Failure
 	requests   []Request
 	sales      salesState
@@ -132,6 +133,18 @@ func (s *Server) Refreshes() int { s.mu.Lock(); defer s.mu.Unlock(); return s.re
 func (s *Server) FailNext(fs ...Failure) {
 	s.mu.Lock()
 	s.apiFail = append(s.apiFail, fs...)
+	s.mu.Unlock()
+}
+
+// FailNextOn queues failures for the next requests with this method and exact path
+// (e.g. "POST", "/inventory/v1/salesorders"); other requests are not affected.
+func (s *Server) FailNextOn(method, path string, fs ...Failure) {
+	s.mu.Lock()
+	if s.routeFail == nil {
+		s.routeFail = map[string][]Failure{}
+	}
+	k := method + " " + path
+	s.routeFail[k] = append(s.routeFail[k], fs...)
 	s.mu.Unlock()
 }
 
@@ -254,7 +267,12 @@ func (s *Server) api(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
 		var fail *Failure
-		if len(s.apiFail) > 0 {
+		k := r.Method + " " + r.URL.Path
+		if q := s.routeFail[k]; len(q) > 0 {
+			f := q[0]
+			s.routeFail[k] = q[1:]
+			fail = &f
+		} else if len(s.apiFail) > 0 {
 			f := s.apiFail[0]
 			s.apiFail = s.apiFail[1:]
 			fail = &f
