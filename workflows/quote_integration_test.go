@@ -115,11 +115,13 @@ func runSale(t *testing.T, s *stacktest.Stack, chat string, turns []string) (db.
 	t.Helper()
 	var conv db.Conversation
 	for i, text := range turns {
+		start := time.Now()
 		s.Post(s.Customer(chat, text))
 		if i == 0 {
 			conv = s.Conversation(chat)
 		}
 		st := s.WaitIdle(conv.ID, i+1, 90*time.Second)
+		t.Logf("turn %d (%q): answered and idle after %s (debounce included)", i+1, text, time.Since(start).Round(time.Millisecond))
 		if st.Status == "escalated" {
 			s.LogHistory(conv.ID)
 			t.Fatalf("turn %d escalated: %s", i+1, st.NeedsHumanReason)

@@ -96,6 +96,9 @@ type Renderer struct {
 	// ImageHTTP fetches product images (short timeout); nil leaves images out.
 	ImageHTTP *http.Client
 	Log       *slog.Logger
+	// IdleTimeout stops the browser after this long without a render (default 5 min), so
+	// an idle worker holds no Chromium.
+	IdleTimeout time.Duration
 
 	mu        sync.Mutex
 	browser   context.Context
@@ -103,6 +106,8 @@ type Renderer struct {
 	dataDir   string
 	images    map[string]string // image URL → data: URI ("" = could not fetch)
 	imagesAge map[string]time.Time
+	lastUse   time.Time
+	idle      *time.Timer
 }
 
 // NewRenderer uses /usr/bin/chromium (or $CHROMIUM_PATH).
@@ -171,6 +176,32 @@ func (r *Renderer) stop() {
 	r.browser, r.cancel, r.dataDir = nil, nil, ""
 }
 
+// armIdle (re)starts the idle timer. The caller holds r.mu.
+func (r *Renderer) armIdle() {
+	idle := r.IdleTimeout
+	if idle <= 0 {
+		idle = 5 * time.Minute
+	}
+	r.lastUse = time.Now()
+	if r.idle != nil {
+		r.idle.Stop()
+	}
+	r.idle = time.AfterFunc(idle, func() {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		if time.Since(r.lastUse) >= idle {
+			r.stop()
+		}
+	})
+}
+
+// Running reports whether a browser is up (for tests and metrics).
+func (r *Renderer) Running() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.browser != nil && r.browser.Err() == nil
+}
+
 // Close stops the browser.
 func (r *Renderer) Close() {
 	r.mu.Lock()
@@ -199,6 +230,7 @@ func (r *Renderer) RenderHTML(ctx context.Context, html []byte) ([]byte, error) 
 		}
 		pdf, err := r.print(ctx, html)
 		if err == nil {
+			r.armIdle()
 			return pdf, nil
 		}
 		lastErr = err

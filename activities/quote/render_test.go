@@ -97,3 +97,35 @@ func TestRenderQuotationPDF(t *testing.T) {
 	assert.Contains(t, text2, "Individual")
 	assert.True(t, strings.Contains(text2, "Office 1204"))
 }
+
+func TestIdleBrowserStops(t *testing.T) {
+	r := quote.NewRenderer(nil)
+	r.IdleTimeout = 300 * time.Millisecond
+	defer r.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	_, err := r.RenderHTML(ctx, []byte("<p>hello</p>"))
+	require.NoError(t, err)
+	assert.True(t, r.Running())
+	require.Eventually(t, func() bool { return !r.Running() }, 10*time.Second, 50*time.Millisecond, "the idle browser stops")
+	pdf, err := r.RenderHTML(ctx, []byte("<p>again</p>"))
+	require.NoError(t, err, "and starts again on demand")
+	assert.Contains(t, pdfText(t, pdf), "again")
+}
+
+// BenchmarkRenderQuotationPDF: one A4 quotation with a warm browser.
+func BenchmarkRenderQuotationPDF(b *testing.B) {
+	r := quote.NewRenderer(nil)
+	defer r.Close()
+	ctx := context.Background()
+	doc := sampleDocument("أحمد خليل", "شركة خليل لتجارة الأثاث", "مستودع 14، منطقة القوز الصناعية 3، دبي")
+	if _, err := r.Render(ctx, doc); err != nil { // start the browser
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := r.Render(ctx, doc); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
