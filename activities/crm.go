@@ -142,6 +142,10 @@ func (a *CRM) identify(ctx context.Context, conversationID, name string) (Custom
 		return CustomerIdentity{}, fmt.Errorf("read conversation: %w", err)
 	}
 	crm := a.Backends.CRM
+	if len(zoho.NormalizePhone(conv.ChatID)) < 7 {
+		// Not a phone number (another chat type): nothing to look up, nothing to create.
+		return CustomerIdentity{Provider: crm.Name(), Context: "New customer (no phone number to look up)."}, nil
+	}
 	stored, err := a.Store.CustomerIdentity(ctx, conversationID)
 	var contact *zoho.Contact
 	returning := false

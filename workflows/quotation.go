@@ -48,7 +48,8 @@ func crmOpts(ctx workflow.Context, timeout, heartbeat time.Duration, attempts in
 // failure does not stop the turn: answering comes first; the next turn tries again.
 func (w *conversation) identifyCustomer(ctx workflow.Context) {
 	var id activities.CustomerIdentity
-	err := workflow.ExecuteActivity(crmOpts(ctx, time.Minute, 0, 3, "identify the customer in the CRM"), crmActs.IdentifyCustomer,
+	// On the hot path of the first reply: one bounded attempt; a slow CRM is tried again next turn.
+	err := workflow.ExecuteActivity(crmOpts(ctx, 12*time.Second, 0, 1, "identify the customer in the CRM"), crmActs.IdentifyCustomer,
 		activities.IdentifyInput{ConversationID: w.st.ConversationID, Name: w.st.Facts.Name}).Get(ctx, &id)
 	if err != nil {
 		workflow.GetLogger(ctx).Warn("customer identification failed", "conversation_id", w.st.ConversationID, "error", err)

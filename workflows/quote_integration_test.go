@@ -407,3 +407,29 @@ func TestRevokedZohoTokenMidConversation(t *testing.T) {
 	}
 	assert.Equal(t, 2, tokenCalls, "the first grant and one refused refresh")
 }
+
+// The token is revoked between the summary and the customer's yes: no sale order, one
+// graceful message, a crm_auth escalation and one manager alert.
+func TestRevokedZohoTokenAtConsent(t *testing.T) {
+	s := stacktest.New(t, stacktest.Options{Debounce: 500 * time.Millisecond, Seed: true, Zoho: true})
+	s.LLM.Handle(saleModel(sale{sku: "CH 616 black", qty: 4, details: saraDetails}))
+	chat := "971552000111"
+	conv, _ := runSale(t, s, chat, newCustomerTurns[:3])
+	s.Zoho.Revoke()
+	s.Post(s.Customer(chat, "Yes, go ahead"))
+	require.Eventually(t, func() bool { return s.State(conv.ID).Status == "escalated" }, 60*time.Second, 100*time.Millisecond)
+	st := s.WaitIdle(conv.ID, 4, 30*time.Second)
+	assert.Equal(t, "failed", st.Quote.Status)
+	sent := s.Wazzup.SentTo(chat)
+	require.Len(t, sent, 4, "greeting, options, summary, one graceful message")
+	assert.Equal(t, activities.FixedText("crm_unavailable", "en"), sent[3].Text)
+	assert.Empty(t, documents(sent))
+	assert.Zero(t, s.Zoho.Calls("POST", "/inventory/v1/salesorders"))
+	var kind string
+	var alerts int
+	ctx := context.Background()
+	require.NoError(t, s.Store.Pool.QueryRow(ctx, `SELECT kind FROM escalations WHERE conversation_id = $1`, conv.ID).Scan(&kind))
+	assert.Equal(t, "crm_auth", kind)
+	require.NoError(t, s.Store.Pool.QueryRow(ctx, `SELECT count(*) FROM notifications WHERE kind = 'crm_auth'`).Scan(&alerts))
+	assert.Equal(t, 1, alerts, "the managers are told once that Zoho authentication is broken")
+}

@@ -110,12 +110,12 @@ type Renderer struct {
 	idle      *time.Timer
 }
 
-// NewRenderer uses /usr/bin/chromium (or $CHROMIUM_PATH).
+// ChromiumPath is where scripts/bootstrap.sh and the Docker image install Chromium.
+const ChromiumPath = "/usr/bin/chromium"
+
+// NewRenderer uses ChromiumPath.
 func NewRenderer(log *slog.Logger) *Renderer {
-	path := os.Getenv("CHROMIUM_PATH")
-	if path == "" {
-		path = "/usr/bin/chromium"
-	}
+	path := ChromiumPath
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
