@@ -433,3 +433,29 @@ func TestRevokedZohoTokenAtConsent(t *testing.T) {
 	require.NoError(t, s.Store.Pool.QueryRow(ctx, `SELECT count(*) FROM notifications WHERE kind = 'crm_auth'`).Scan(&alerts))
 	assert.Equal(t, 1, alerts, "the managers are told once that Zoho authentication is broken")
 }
+
+// The LUMA reception desk has no catalog price (Zoho has a rate): no quote; a manager gets
+// the chat with the reason, the customer one acknowledgement.
+func TestItemWithoutCatalogPriceGoesToAManager(t *testing.T) {
+	s := stacktest.New(t, stacktest.Options{Debounce: 500 * time.Millisecond, Seed: true, Zoho: true})
+	luma := "OF-HAI-Luma-Reception-RJ 9788-8-1600-Walnut"
+	s.LLM.Handle(saleModel(sale{sku: luma, qty: 1, details: saraDetails}))
+	chat := "971552000111"
+	s.Post(s.Customer(chat, "Hello"))
+	conv := s.Conversation(chat)
+	s.WaitIdle(conv.ID, 1, 60*time.Second)
+	s.Post(s.Customer(chat, "I'm Sara Ahmed from Blue Lagoon LLC. Please quote 1 LUMA reception desk, delivery to Office 1204, Bay Square 5, Business Bay, Dubai"))
+	require.Eventually(t, func() bool { return s.State(conv.ID).Status == "escalated" }, 60*time.Second, 100*time.Millisecond)
+	st := s.WaitIdle(conv.ID, 2, 30*time.Second)
+	assert.Contains(t, st.NeedsHumanReason, luma+" has no catalog price")
+	sent := s.Wazzup.SentTo(chat)
+	require.Len(t, sent, 2)
+	assert.Equal(t, activities.FixedText("escalation_ack", "en"), sent[1].Text)
+	var kind string
+	require.NoError(t, s.Store.Pool.QueryRow(context.Background(), `SELECT kind FROM escalations WHERE conversation_id = $1`, conv.ID).Scan(&kind))
+	assert.Equal(t, "quote_blocked", kind)
+	quotes, err := s.Store.ConversationQuotes(context.Background(), conv.ID)
+	require.NoError(t, err)
+	assert.Empty(t, quotes, "no quote")
+	assert.Zero(t, s.Zoho.Calls("POST", "/inventory/v1/salesorders"))
+}
