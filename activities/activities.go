@@ -13,6 +13,7 @@ import (
 	"github.com/treejar/noor/activities/knowledge"
 	"github.com/treejar/noor/activities/llm"
 	"github.com/treejar/noor/activities/notify"
+	"github.com/treejar/noor/activities/quote"
 	"github.com/treejar/noor/activities/retrieval"
 	"github.com/treejar/noor/activities/telegram"
 	"github.com/treejar/noor/activities/wazzup"
@@ -34,6 +35,7 @@ type Set struct {
 	Escalations  *Escalations
 	FollowUps    *FollowUps
 	Alerts       *Alerts
+	CRM          *CRM
 
 	// Shared clients other groups use (not activities themselves).
 	Embedder  embed.Embedder
@@ -41,12 +43,16 @@ type Set struct {
 	Zoho      *zoho.Client     // nil without Zoho credentials
 	Stock     zoho.StockSource // Zoho Inventory or the built-in local inventory
 	Notifier  *notify.Notifier
+	// Backends are the CRM and inventory of a sale (Zoho, or the built-in local ones);
+	// Quotes prepares quotations, their sale orders and PDFs.
+	Backends zoho.Backends
+	Quotes   *quote.Service
 }
 
 // All lists the activity structs for registration.
 func (s *Set) All() []any {
 	var out []any
-	for _, g := range []any{s.Settings, s.Conversation, s.Messaging, s.Catalog, s.Knowledge, s.Escalations, s.FollowUps, s.Alerts} {
+	for _, g := range []any{s.Settings, s.Conversation, s.Messaging, s.Catalog, s.Knowledge, s.Escalations, s.FollowUps, s.Alerts, s.CRM} {
 		if !isNil(g) {
 			out = append(out, g)
 		}
@@ -71,6 +77,8 @@ func isNil(v any) bool {
 	case *FollowUps:
 		return g == nil
 	case *Alerts:
+		return g == nil
+	case *CRM:
 		return g == nil
 	}
 	return v == nil
@@ -111,11 +119,11 @@ func Build(d Deps) (*Set, error) {
 		src = catalog.Snapshot{FS: sub}
 	}
 	s.Catalog = &catalog.Activities{Source: src, Store: d.Store, Embedder: s.Embedder, Log: log}
-	s.Stock = &zoho.LocalInventory{Store: d.Store}
-	if d.Config.Zoho.Live() {
-		s.Zoho = zoho.New(d.Config.Zoho, d.Store, log)
+	s.Backends = zoho.NewBackends(d.Config.Zoho, d.Store, log)
+	s.Stock = s.Backends.Sales
+	if s.Backends.Client != nil {
+		s.Zoho = s.Backends.Client
 		s.Catalog.Inventory = s.Zoho.Inventory
-		s.Stock = s.Zoho.Inventory
 	}
 	s.Knowledge = &knowledge.Activities{Indexer: &knowledge.Indexer{Store: d.Store, Embedder: s.Embedder, Log: log},
 		Dir: d.Config.KnowledgeDir}
@@ -133,6 +141,18 @@ func Build(d Deps) (*Set, error) {
 	cat := catalogProvider{retriever: s.Retriever, stock: s.Stock, lowStock: 5}
 	for _, t := range catalogTools(cat, cat, cat) {
 		tools.Register(t)
+	}
+
+	// The sale: customer identity, personal prices, deals, order status and quotations.
+	s.Quotes = &quote.Service{Store: d.Store, Catalog: s.Retriever, CRM: s.Backends.CRM, Sales: s.Backends.Sales,
+		Renderer: quote.NewRenderer(log), Signer: quote.Signer{Key: []byte(d.Config.SigningKey.Reveal())},
+		BaseURL: d.Config.PublicBaseURL, Settings: s.Settings, Log: log}
+	s.CRM = &CRM{Store: d.Store, Backends: s.Backends, Quotes: s.Quotes, Settings: s.Settings, Notifier: s.Notifier, Log: log}
+	for _, t := range s.CRM.crmTools() {
+		tools.Register(t)
+	}
+	if t, ok := tools.Get(ToolSearchProducts); ok {
+		tools.Register(s.CRM.withCustomerPrices(t))
 	}
 
 	chat := d.LLM

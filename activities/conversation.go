@@ -14,6 +14,7 @@ import (
 
 	"github.com/treejar/noor/activities/llm"
 	"github.com/treejar/noor/activities/outbound"
+	"github.com/treejar/noor/activities/zoho"
 	"github.com/treejar/noor/db"
 	"github.com/treejar/noor/internal/config"
 	"github.com/treejar/noor/internal/metrics"
@@ -659,7 +660,12 @@ func (a *Conversation) RunTool(ctx context.Context, in RunToolInput) (RunToolRes
 		out, runErr = t.Run(ctx, ToolCall{ConversationID: in.ConversationID, TurnID: in.TurnID, Language: in.Language, Args: in.Args})
 	}
 	if runErr != nil {
-		return RunToolResult{}, fmt.Errorf("tool %s: %w", in.Name, runErr)
+		var ae *temporal.ApplicationError
+		if errors.As(runErr, &ae) {
+			return RunToolResult{}, runErr // keep the type (terminal errors are not retried)
+		}
+		// A revoked Zoho token stays terminal through the tool (no retry storm).
+		return RunToolResult{}, zoho.ActivityError(fmt.Errorf("tool %s: %w", in.Name, runErr))
 	}
 	content, err := json.Marshal(out.Content)
 	if err != nil {

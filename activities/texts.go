@@ -13,6 +13,10 @@ var fixedTexts = map[string]map[string]string{
 		"en": "Thank you for the details. I'd rather have a colleague confirm the exact figures for you, so a Treejar manager will reply here shortly.",
 		"ar": "شكراً على التفاصيل. أفضّل أن يؤكد لك أحد زملائي الأرقام الدقيقة، لذلك سيرد عليك أحد مدراء تري جار هنا قريباً.",
 	},
+	"crm_unavailable": {
+		"en": "Sorry, I can't reach our order system right now, so I can't complete this here. A Treejar colleague will continue with you in this chat shortly.",
+		"ar": "عذراً، لا أستطيع الوصول إلى نظام الطلبات لدينا الآن، لذلك لا يمكنني إكمال طلبك هنا. سيتابع معك أحد زملائي من تري جار في هذه المحادثة قريباً.",
+	},
 	"voice_fallback": {
 		"en": "Sorry, I couldn't listen to your voice message. Could you please type it instead?",
 		"ar": "عذراً، لم أتمكن من الاستماع إلى رسالتك الصوتية. هل يمكنك كتابتها من فضلك؟",

@@ -182,6 +182,7 @@ func Build(d Deps) (*Server, error) {
 	s.registerConversations()
 	s.registerSimulator()
 	s.registerProducts()
+	s.registerCRM() // after registerProducts: it uses the retriever
 	s.registerEscalations()
 	if err := s.registerConsole(); err != nil {
 		return nil, fmt.Errorf("console: %w", err)

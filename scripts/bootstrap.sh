@@ -5,7 +5,7 @@
 #     has none), installed into PostgreSQL 15,
 #   - the Temporal CLI v1.5.1 and workflowcheck, built with `go install` into a cache
 #     outside the checkout (~/.cache/noor/bin) so every clone reuses them,
-#   - Chromium (browser tests), when BOOTSTRAP_BROWSER=1.
+#   - Chromium, the Noto fonts (Arabic) and poppler-utils: quotation PDFs and browser tests.
 # Every step checks first, so a second run takes a second.
 set -euo pipefail
 
@@ -38,7 +38,12 @@ dpkg -s "postgresql-server-dev-$PG_MAJOR" >/dev/null 2>&1 || need_pkgs+=("postgr
 command -v dpkg-source >/dev/null || need_pkgs+=(dpkg-dev)
 command -v make >/dev/null || need_pkgs+=(make)
 command -v gcc >/dev/null || need_pkgs+=(gcc)
-if [ "${BOOTSTRAP_BROWSER:-0}" = 1 ] && ! command -v chromium >/dev/null; then need_pkgs+=(chromium fonts-noto-core); fi
+# Chromium renders quotation PDFs (so `make run` needs it too) and drives the browser tests;
+# fonts-noto-core has the Arabic faces for RTL names and addresses; poppler-utils
+# (pdftotext, pdftoppm) lets tests read and look at the PDFs.
+command -v chromium >/dev/null || need_pkgs+=(chromium)
+[ -d /usr/share/fonts/truetype/noto ] || need_pkgs+=(fonts-noto-core)
+command -v pdftotext >/dev/null || need_pkgs+=(poppler-utils)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   say "installing Debian packages: ${need_pkgs[*]}"
   apt_install "${need_pkgs[@]}"

@@ -51,6 +51,11 @@ type ConversationState struct {
 	// FailedTurns counts consecutive turns the bot could not answer properly (for the
 	// "bot failed twice" trigger).
 	FailedTurns int `json:"failed_turns,omitempty"`
+	// Customer is who the customer is in the CRM, identified on the first turn (quotation.go).
+	Customer *activities.CustomerIdentity `json:"customer,omitempty"`
+	// Quote is the chat's current quotation version; QuoteVersion counts the versions.
+	Quote        *QuoteState `json:"quote,omitempty"`
+	QuoteVersion int         `json:"quote_version,omitempty"`
 }
 
 // ConversationView is what the state query returns.
@@ -79,6 +84,12 @@ type EscalateRequest struct {
 }
 
 const maxSeen = 200
+
+// Change ids for workflow.GetVersion: every change to the commands a running conversation
+// issues gets one, so histories recorded before it still replay (TestReplayCommittedHistories).
+const (
+	changeIdentifyCustomer = "identify-customer"
+)
 
 var acts *activities.Conversation
 var msgActs *activities.Messaging
@@ -450,6 +461,11 @@ func (w *conversation) runTurn(ctx workflow.Context, seq int, batch []CustomerMe
 		w.apologise(ctx, begin.TurnID, "LLM is not configured")
 		return nil
 	}
+	// Once per chat: new vs returning, segment, recent deals. Versioned: conversations that
+	// were running before customer identity existed replay without it.
+	if w.st.Customer == nil && workflow.GetVersion(ctx, changeIdentifyCustomer, workflow.DefaultVersion, 1) == 1 {
+		w.identifyCustomer(ctx)
+	}
 
 	var toolResults []activities.ToolResult
 	var repair []string
@@ -471,14 +487,28 @@ func (w *conversation) runTurn(ctx workflow.Context, seq int, batch []CustomerMe
 			return nil
 		}
 		if !step.Final {
-			var esc *EscalateRequest
-			toolResults, esc, searches = w.runTools(ctx, begin.TurnID, round, step.ToolCalls, searches)
+			out := w.runTools(ctx, begin.TurnID, round, step.ToolCalls, searches)
+			toolResults, searches = out.results, out.searches
 			if ctx.Err() != nil {
 				return temporal.NewCanceledError()
 			}
-			if esc != nil {
-				w.escalate(ctx, esc.Kind, esc.Reason, "bot", begin.TurnID, true)
+			if out.esc != nil {
+				w.escalate(ctx, out.esc.Kind, out.esc.Reason, "bot", begin.TurnID, true)
 				return nil
+			}
+			if out.crmAuth != "" {
+				w.crmUnavailable(ctx, begin.TurnID, seq, out.crmAuth)
+				return nil
+			}
+			if out.quote != nil {
+				content, done, err := w.createQuotation(ctx, begin.TurnID, seq, *out.quote)
+				if err != nil || done {
+					if err == nil && w.botMayReply() {
+						w.learn(ctx, begin)
+					}
+					return err
+				}
+				toolResults = append(toolResults, activities.ToolResult{Round: round, CallID: out.quote.ID, Name: out.quote.Name, Content: content})
 			}
 			continue
 		}
@@ -527,7 +557,12 @@ func (w *conversation) runTurn(ctx workflow.Context, seq int, batch []CustomerMe
 		w.startFollowUp(ctx, "inactivity", strconv.FormatInt(last.MessageID, 10), last.At)
 	}
 
-	// Off the hot path: the reply is out; now learn facts and refresh the summary, in parallel.
+	w.learn(ctx, begin)
+	return nil
+}
+
+// learn runs off the hot path, after the reply is out: facts and the summary, in parallel.
+func (w *conversation) learn(ctx workflow.Context, begin activities.BeginTurnResult) {
 	work := activities.FollowUpWorkInput{ConversationID: w.st.ConversationID, TurnID: begin.TurnID}
 	ff := workflow.ExecuteActivity(opts(ctx, begin.Settings.HelperTimeout+15*time.Second, 3, "extract facts"), acts.ExtractFacts, work)
 	fs := workflow.ExecuteActivity(opts(ctx, begin.Settings.HelperTimeout+15*time.Second, 3, "refresh summary"), acts.RefreshSummary, work)
@@ -540,14 +575,27 @@ func (w *conversation) runTurn(ctx workflow.Context, seq int, batch []CustomerMe
 		}
 	}
 	_ = fs.Get(ctx, nil)
-	return nil
+}
+
+// roundOutcome is what one round of tool calls produced.
+type roundOutcome struct {
+	results  []activities.ToolResult
+	esc      *EscalateRequest
+	searches int
+	// quote is a create_quotation call: it runs after the round's other tools (their facts
+	// are merged first) and may end the turn.
+	quote *activities.ToolCallRef
+	// crmAuth is set when a tool failed because Zoho rejected our credentials.
+	crmAuth string
 }
 
 // runTools carries out one round of tool calls: workflow tools change the state here;
 // the others run as activities in parallel, each with its own summary in the UI.
-func (w *conversation) runTools(ctx workflow.Context, turnID int64, round int, calls []activities.ToolCallRef, searches int) ([]activities.ToolResult, *EscalateRequest, int) {
+func (w *conversation) runTools(ctx workflow.Context, turnID int64, round int, calls []activities.ToolCallRef, searches int) roundOutcome {
 	results := make([]activities.ToolResult, 0, len(calls))
 	var esc *EscalateRequest
+	var quoteCall *activities.ToolCallRef
+	crmAuth := ""
 	type pending struct {
 		call activities.ToolCallRef
 		f    workflow.Future
@@ -597,6 +645,13 @@ func (w *conversation) runTools(ctx workflow.Context, turnID int64, round int, c
 			}
 			esc = &a
 			reply(c, "a manager has been asked to take over; do not write a reply")
+		case activities.ToolCreateQuotation:
+			if quoteCall != nil {
+				reply(c, "one create_quotation call per round")
+				continue
+			}
+			qc := c
+			quoteCall = &qc
 		case activities.ToolSearchProducts:
 			if searches >= w.st.Settings.MaxSearches {
 				reply(c, "search limit for this turn reached: answer with the products you already have")
@@ -616,9 +671,12 @@ func (w *conversation) runTools(ctx workflow.Context, turnID int64, round int, c
 		if err := p.f.Get(ctx, &r); err != nil {
 			// The model gets the failure and can answer without the tool.
 			reply(p.call, `{"error":"the tool failed: `+strings.ReplaceAll(rootMessage(err), `"`, `'`)+`"}`)
+			if activities.IsCRMAuthFailure(err) {
+				crmAuth = rootMessage(err)
+			}
 		}
 	}
-	return results, esc, searches
+	return roundOutcome{results: results, esc: esc, searches: searches, quote: quoteCall, crmAuth: crmAuth}
 }
 
 // escalate opens an escalation episode: the escalation child (which outlives this run's

@@ -82,10 +82,16 @@ type Auth struct {
 	Log   *slog.Logger
 	// RefreshMargin: a token is refreshed this long before it expires (default 60 s).
 	RefreshMargin time.Duration
-	Now           func() time.Time
+	// FailureHold: after a terminal auth failure (revoked refresh token, rejected client)
+	// this process answers with the same error for this long without asking Zoho again, so
+	// a revoked token cannot turn into a storm of refresh attempts (default 5 min).
+	FailureHold time.Duration
+	Now         func() time.Time
 
-	mu     sync.Mutex
-	cached db.ZohoToken
+	mu       sync.Mutex
+	cached   db.ZohoToken
+	failed   error
+	failedAt time.Time
 }
 
 // NewAuth returns an Auth with a 15 s timeout on the token endpoint.
@@ -113,6 +119,9 @@ func (a *Auth) Token(ctx context.Context) (string, error) {
 	if a.fresh(a.cached) {
 		return a.cached.AccessToken, nil
 	}
+	if a.failed != nil && a.Now().Before(a.failedAt.Add(a.hold())) {
+		return "", a.failed
+	}
 	cur, err := a.Store.ZohoToken(ctx, a.key())
 	if err != nil {
 		return "", err
@@ -130,13 +139,22 @@ func (a *Auth) Token(ctx context.Context) (string, error) {
 	})
 	if err != nil {
 		if Terminal(err) {
+			a.failed, a.failedAt = err, a.Now()
 			a.Log.Error("ZOHO AUTHENTICATION FAILED: every Zoho call will fail until it is fixed",
 				"alert", true, "err", err, "accounts_url", a.Creds.AccountsURL)
 		}
 		return "", err
 	}
+	a.failed = nil
 	a.cached = tok
 	return tok.AccessToken, nil
+}
+
+func (a *Auth) hold() time.Duration {
+	if a.FailureHold > 0 {
+		return a.FailureHold
+	}
+	return 5 * time.Minute
 }
 
 // Invalidate drops token (refused by an API with 401) so the next Token call refreshes.

@@ -95,6 +95,10 @@ func (a *API) Do(ctx context.Context, method, path string, query url.Values, bod
 			return err
 		}
 	}
+	// A POST that may have reached Zoho (a 5xx, a timeout) is not repeated here: the
+	// caller looks the record up before creating it again (read-before-write). 429 means
+	// Zoho did not process it, so that is retried for every method.
+	idempotent := method != http.MethodPost
 	refreshed := false
 	var lastErr error
 	for attempt := 0; attempt <= a.MaxRetries; attempt++ {
@@ -110,7 +114,7 @@ func (a *API) Do(ctx context.Context, method, path string, query url.Values, bod
 		status, raw, err := a.once(ctx, method, u, payload, tok)
 		if err != nil {
 			lastErr = err
-			if ctx.Err() != nil {
+			if ctx.Err() != nil || !idempotent {
 				return err
 			}
 			continue
@@ -145,9 +149,9 @@ func (a *API) Do(ctx context.Context, method, path string, query url.Values, bod
 			ae.Code, ae.Message = eb.Code, eb.Message
 		}
 		if ae.Message == "" {
-			ae.Message = truncate(string(raw), 200)
+			ae.Message = crmErrorText(raw)
 		}
-		if !ae.Retryable() {
+		if !ae.Retryable() || (!idempotent && status != http.StatusTooManyRequests) {
 			return ae
 		}
 		lastErr = ae
@@ -179,6 +183,25 @@ func (a *API) once(ctx context.Context, method, u string, payload []byte, tok st
 		return 0, nil, fmt.Errorf("read zoho response: %w", err)
 	}
 	return resp.StatusCode, raw, nil
+}
+
+// crmErrorText reads Zoho CRM's error shapes ({"code":"…","message":"…"} or a per-record
+// {"data":[{"code","message","details"}]}); anything else is shown truncated.
+func crmErrorText(raw []byte) string {
+	var rec struct {
+		Code    string         `json:"code"`
+		Message string         `json:"message"`
+		Data    []zWriteResult `json:"data"`
+	}
+	if json.Unmarshal(raw, &rec) == nil {
+		if len(rec.Data) > 0 && rec.Data[0].Code != "" {
+			return rec.Data[0].Code + ": " + rec.Data[0].Message + detailsText(rec.Data[0].Details)
+		}
+		if rec.Code != "" {
+			return rec.Code + ": " + rec.Message
+		}
+	}
+	return truncate(string(raw), 200)
 }
 
 func truncate(s string, n int) string {

@@ -107,3 +107,77 @@ func orDefault(s, def string) string {
 	}
 	return s
 }
+
+// importInventory loads the Zoho Inventory fixtures (customers and sale orders SO-00014 …
+// SO-00021) into the built-in local inventory; new local sale orders continue at SO-00022.
+func importInventory(ctx context.Context, store *db.Store) (customers, orders int, err error) {
+	var cs struct {
+		Contacts []struct {
+			ID       string `json:"contact_id"`
+			Name     string `json:"contact_name"`
+			Company  string `json:"company_name"`
+			Status   string `json:"status"`
+			Email    string `json:"email"`
+			Phone    string `json:"phone"`
+			Mobile   string `json:"mobile"`
+			Shipping struct {
+				Address string `json:"address"`
+			} `json:"shipping_address"`
+		} `json:"contacts"`
+	}
+	if err := readJSON("zoho/inventory-contacts.json", &cs); err != nil {
+		return 0, 0, err
+	}
+	for _, c := range cs.Contacts {
+		// The mobile in international form is what WhatsApp chats match against.
+		phone := NormalizePhone(c.Mobile)
+		if len(phone) < 11 {
+			phone = orDefault(NormalizePhone(c.Phone), phone)
+		}
+		phone = strings.TrimPrefix(phone, "00")
+		_, err := store.Pool.Exec(ctx, `
+			INSERT INTO local_inventory_customers (id, name, company, phone, email, address, status)
+			VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING`,
+			c.ID, c.Name, c.Company, phone, c.Email, c.Shipping.Address, orDefault(c.Status, "active"))
+		if err != nil {
+			return customers, orders, fmt.Errorf("seed inventory customer %s: %w", c.ID, err)
+		}
+		customers++
+	}
+	var orderFile struct {
+		Orders []struct {
+			ID           string            `json:"salesorder_id"`
+			Number       string            `json:"salesorder_number"`
+			CustomerID   string            `json:"customer_id"`
+			Status       string            `json:"status"`
+			Date         string            `json:"date"`
+			ShipmentDate string            `json:"shipment_date"`
+			Reference    string            `json:"reference_number"`
+			Lines        []json.RawMessage `json:"line_items"`
+			SubTotal     float64           `json:"sub_total"`
+			TaxTotal     float64           `json:"tax_total"`
+			Total        float64           `json:"total"`
+		} `json:"salesorders"`
+	}
+	if err := readJSON("zoho/inventory-salesorders.json", &orderFile); err != nil {
+		return customers, orders, err
+	}
+	for _, o := range orderFile.Orders {
+		lines, _ := json.Marshal(o.Lines)
+		var ship *string
+		if o.ShipmentDate != "" {
+			ship = &o.ShipmentDate
+		}
+		_, err := store.Pool.Exec(ctx, `
+			INSERT INTO local_sale_orders (id, number, customer_id, reference_number, status, date, shipment_date, line_items,
+			    sub_total, tax_total, total, created_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $6::date)
+			ON CONFLICT DO NOTHING`,
+			o.ID, o.Number, o.CustomerID, o.Reference, o.Status, o.Date, ship, lines, o.SubTotal, o.TaxTotal, o.Total)
+		if err != nil {
+			return customers, orders, fmt.Errorf("seed sale order %s: %w", o.Number, err)
+		}
+		orders++
+	}
+	return customers, orders, nil
+}

@@ -71,6 +71,11 @@ func Run(ctx context.Context, d Deps) (Report, error) {
 		return rep, err
 	}
 	progress("local CRM: %d contacts, %d deals", rep.CRMContacts, rep.CRMDeals)
+	custs, orders, err := importInventory(ctx, d.Store)
+	if err != nil {
+		return rep, err
+	}
+	progress("local inventory: %d customers, %d sale orders", custs, orders)
 	rep.Elapsed = time.Since(start)
 	return rep, nil
 }

@@ -84,8 +84,13 @@ func (s *Stack) StartWorkerProcess() *Process {
 		"WAZZUP_CHANNEL_ID="+s.Wazzup.ChannelID(), "WAZZUP_WEBHOOK_TOKEN=hook-token",
 		"LLM_BASE_URL="+s.Config.LLM.BaseURL, "LLM_API_KEY="+s.Config.LLM.APIKey.Reveal(),
 		"LLM_MODEL="+ReplyModel, "LLM_FAST_MODEL="+FastModel,
-		"PUBLIC_BASE_URL="+s.Config.PublicBaseURL,
+		"PUBLIC_BASE_URL="+s.Config.PublicBaseURL, "SIGNING_KEY="+s.Config.SigningKey.Reveal(),
 	)
+	if z := s.Config.Zoho; z.Live() {
+		cmd.Env = append(cmd.Env, "ZOHO_ACCOUNTS_URL="+z.AccountsURL, "ZOHO_CRM_URL="+z.CRMURL, "ZOHO_INVENTORY_URL="+z.InventoryURL,
+			"ZOHO_CLIENT_ID="+z.ClientID, "ZOHO_CLIENT_SECRET="+z.ClientSecret.Reveal(), "ZOHO_REFRESH_TOKEN="+z.RefreshToken.Reveal(),
+			"ZOHO_ORGANIZATION_ID="+z.OrganizationID)
+	}
 	p := &Process{cmd: cmd, out: &bytes.Buffer{}, done: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = p.out, p.out
 	require.NoError(s.T, cmd.Start())

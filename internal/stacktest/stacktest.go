@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -24,6 +25,7 @@ import (
 	"github.com/treejar/noor/activities/llm/llmtest"
 	"github.com/treejar/noor/activities/telegram/telegramtest"
 	"github.com/treejar/noor/activities/wazzup/wazzuptest"
+	"github.com/treejar/noor/activities/zoho/zohotest"
 	"github.com/treejar/noor/api"
 	"github.com/treejar/noor/db"
 	"github.com/treejar/noor/internal/config"
@@ -53,6 +55,9 @@ type Options struct {
 	Patch               string // extra settings JSON merge patch
 	// Telegram sends manager alerts to a fake Telegram (chat TelegramChat) instead of the console.
 	Telegram bool
+	// Zoho runs CRM and inventory live against the in-repo Zoho fake (s.Zoho) instead of the
+	// built-in local CRM/inventory.
+	Zoho bool
 }
 
 // TelegramChat is the managers' group of the fake Telegram.
@@ -68,6 +73,7 @@ type Stack struct {
 	Wazzup     *wazzuptest.Server
 	LLM        *llmtest.Server
 	Telegram   *telegramtest.Server // nil unless Options.Telegram
+	Zoho       *zohotest.Server     // nil unless Options.Zoho
 	API        *httptest.Server
 	Server     *api.Server
 	WebhookURL string
@@ -117,6 +123,11 @@ func New(t testing.TB, o Options) *Stack {
 		s.Telegram = telegramtest.New(t, "77:stacktest")
 		s.Config.Telegram = config.Telegram{APIURL: s.Telegram.URL, BotToken: config.Secret(s.Telegram.Token),
 			ChatID: TelegramChat, WebhookSecret: "tg-secret"}
+	}
+	if o.Zoho {
+		s.Zoho = zohotest.New()
+		t.Cleanup(s.Zoho.Close)
+		s.Config.Zoho = s.Zoho.Config()
 	}
 	ctx := context.Background()
 	st := settings.Defaults()
@@ -267,6 +278,12 @@ func (s *Stack) ReplyRequests() []llmtest.ChatRequest {
 		}
 	}
 	return out
+}
+
+// Local rewrites a link under PUBLIC_BASE_URL (what customers get) to the stack's API
+// server, so a test can fetch it.
+func (s *Stack) Local(publicURL string) string {
+	return strings.Replace(publicURL, s.Config.PublicBaseURL, s.API.URL, 1)
 }
 
 // Ctx is a context bounded by d.

@@ -1,8 +1,9 @@
-// Package zohotest is an in-repo fake of Zoho Accounts (OAuth refresh-token grant) and Zoho
-// Inventory items, serving internal/demodata/zoho/inventory-items.json. It can revoke the
-// refresh token (`{"error":"invalid_code"}` with HTTP 200, like Zoho), expire access tokens,
-// inject 401/429/5xx and delays, and counts refreshes. The CRM and sale-order slice extends
-// it with more routes (see Handle).
+// Package zohotest is an in-repo fake of Zoho Accounts (OAuth refresh-token grant), Zoho
+// Inventory (items, customers, sale orders with accept=pdf) and Zoho CRM (contacts search/
+// get/create, deals create/update/get and a contact's deals), serving the fixtures in
+// internal/demodata/zoho. It can revoke the refresh token (`{"error":"invalid_code"}` with
+// HTTP 200, like Zoho), expire access tokens, inject 401/429/5xx and delays, hold a
+// sale-order create after the order exists, counts refreshes and logs every request.
 package zohotest
 
 import (
@@ -63,8 +64,10 @@ type Server struct {
 	refreshes  int
 	issued     int
 	apiFail    []Failure
+	routeFail  map[string][]Failure // "POST /inventory/v1/salesorders" -> failures
 	tokenFail  []Failure
 	requests   []Request
+	sales      salesState
 }
 
 // New starts the fake with the demo Inventory items.
@@ -83,6 +86,7 @@ func New() *Server {
 	s.mux.HandleFunc("POST /oauth/v2/token", s.token)
 	s.mux.HandleFunc("GET /inventory/v1/items", s.api(s.listItems))
 	s.mux.HandleFunc("GET /inventory/v1/items/{id}", s.api(s.getItem))
+	s.registerSales()
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
 	s.URL = s.srv.URL
 	s.AccountsURL = s.URL
@@ -129,6 +133,18 @@ func (s *Server) Refreshes() int { s.mu.Lock(); defer s.mu.Unlock(); return s.re
 func (s *Server) FailNext(fs ...Failure) {
 	s.mu.Lock()
 	s.apiFail = append(s.apiFail, fs...)
+	s.mu.Unlock()
+}
+
+// FailNextOn queues failures for the next requests with this method and exact path
+// (e.g. "POST", "/inventory/v1/salesorders"); other requests are not affected.
+func (s *Server) FailNextOn(method, path string, fs ...Failure) {
+	s.mu.Lock()
+	if s.routeFail == nil {
+		s.routeFail = map[string][]Failure{}
+	}
+	k := method + " " + path
+	s.routeFail[k] = append(s.routeFail[k], fs...)
 	s.mu.Unlock()
 }
 
@@ -251,7 +267,12 @@ func (s *Server) api(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
 		var fail *Failure
-		if len(s.apiFail) > 0 {
+		k := r.Method + " " + r.URL.Path
+		if q := s.routeFail[k]; len(q) > 0 {
+			f := q[0]
+			s.routeFail[k] = q[1:]
+			fail = &f
+		} else if len(s.apiFail) > 0 {
 			f := s.apiFail[0]
 			s.apiFail = s.apiFail[1:]
 			fail = &f
