@@ -245,6 +245,7 @@ func TestNewCustomerQuoteAgainstTheLocalCRM(t *testing.T) {
 	assert.Equal(t, 924.0, total)
 	assert.Equal(t, "SO-00022", q.SaleOrderNumber, "local numbering continues after the fixtures")
 	checkQuotePDF(t, s, docs[0], "SO-00022", []string{"Sara Ahmed", "880.00", "924.00"})
+	s.RecordHistory(conv.WorkflowID, "conversation-full-sale-with-quotation")
 }
 
 // Ahmed Khalil is a Wholesale customer in the CRM: search results and the quote show his
