@@ -174,7 +174,7 @@ func (a consoleKnowledge) Reindex(ctx context.Context, by console.Actor) (bool, 
 		return false, fmt.Errorf("reindex: %w", err)
 	}
 	run, err := a.s.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID: workflows.KnowledgeIndexWorkflowID, TaskQueue: a.s.Config.TaskQueue,
+		ID: workflows.Singleton(workflows.KnowledgeIndexWorkflowID, a.s.Config.TaskQueue), TaskQueue: a.s.Config.TaskQueue,
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
 		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
 		// "Already running" must be an error here, to tell the admin their change may need

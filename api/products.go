@@ -195,7 +195,7 @@ func (s *Server) startCatalogSync(ctx context.Context, trigger string) (syncStar
 		return syncStarted{}, err
 	}
 	wr, err := s.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID: workflows.CatalogSyncWorkflowID, TaskQueue: s.Config.TaskQueue,
+		ID: workflows.Singleton(workflows.CatalogSyncWorkflowID, s.Config.TaskQueue), TaskQueue: s.Config.TaskQueue,
 		// A second request while this one runs gets the running execution back.
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
 		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
@@ -219,7 +219,7 @@ func (s *Server) getSync(c echo.Context) error {
 	run, err := s.Store.SyncRun(ctx, id)
 	if errors.Is(err, db.ErrNotFound) {
 		// Started but its first activity has not written the row yet?
-		v, qerr := s.Temporal.QueryWorkflow(ctx, workflows.CatalogSyncWorkflowID, id, workflows.QueryState)
+		v, qerr := s.Temporal.QueryWorkflow(ctx, workflows.Singleton(workflows.CatalogSyncWorkflowID, s.Config.TaskQueue), id, workflows.QueryState)
 		if qerr != nil {
 			return Errf(http.StatusNotFound, "not_found", "no catalog sync run "+id)
 		}
@@ -227,7 +227,7 @@ func (s *Server) getSync(c echo.Context) error {
 		if err := v.Get(&p); err != nil {
 			return err
 		}
-		return c.JSON(http.StatusOK, syncStatus{SyncRun: db.SyncRun{ID: id, WorkflowID: workflows.CatalogSyncWorkflowID,
+		return c.JSON(http.StatusOK, syncStatus{SyncRun: db.SyncRun{ID: id, WorkflowID: workflows.Singleton(workflows.CatalogSyncWorkflowID, s.Config.TaskQueue),
 			Status: "running", Phase: p.Phase, Errors: []string{}}, Live: &p})
 	}
 	if err != nil {

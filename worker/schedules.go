@@ -25,7 +25,7 @@ func EnsureCatalogSyncSchedule(ctx context.Context, c client.Client, taskQueue s
 		spec = client.ScheduleSpec{Intervals: []client.ScheduleIntervalSpec{{Every: time.Hour}}}
 	}
 	action := &client.ScheduleWorkflowAction{
-		ID:                       workflows.CatalogSyncWorkflowID + "-scheduled",
+		ID:                       workflows.Singleton(workflows.CatalogSyncWorkflowID, taskQueue) + "-scheduled",
 		Workflow:                 workflows.CatalogSyncWorkflowName,
 		Args:                     []any{workflows.CatalogSyncInput{Trigger: "schedule"}},
 		TaskQueue:                taskQueue,
@@ -33,7 +33,7 @@ func EnsureCatalogSyncSchedule(ctx context.Context, c client.Client, taskQueue s
 	}
 	note := "catalog sync: Treejar catalog → products, Zoho stock, embeddings"
 	_, err := c.ScheduleClient().Create(ctx, client.ScheduleOptions{
-		ID: workflows.CatalogSyncScheduleID, Spec: spec, Action: action, Paused: paused, Note: note,
+		ID: workflows.Singleton(workflows.CatalogSyncScheduleID, taskQueue), Spec: spec, Action: action, Paused: paused, Note: note,
 		Overlap: enumspb.SCHEDULE_OVERLAP_POLICY_SKIP, CatchupWindow: time.Hour,
 	})
 	var exists *serviceerror.AlreadyExists
@@ -44,7 +44,7 @@ func EnsureCatalogSyncSchedule(ctx context.Context, c client.Client, taskQueue s
 	if !errors.As(err, &exists) && !errors.Is(err, temporal.ErrScheduleAlreadyRunning) {
 		return fmt.Errorf("create catalog sync schedule: %w", err)
 	}
-	h := c.ScheduleClient().GetHandle(ctx, workflows.CatalogSyncScheduleID)
+	h := c.ScheduleClient().GetHandle(ctx, workflows.Singleton(workflows.CatalogSyncScheduleID, taskQueue))
 	err = h.Update(ctx, client.ScheduleUpdateOptions{DoUpdate: func(in client.ScheduleUpdateInput) (*client.ScheduleUpdate, error) {
 		s := in.Description.Schedule
 		s.Spec = &spec

@@ -170,7 +170,8 @@ func TestSimulatorChatsThroughTheRealPath(t *testing.T) {
 		defer resp.Body.Close()
 		thread = api.SimulatorThread{}
 		_ = json.NewDecoder(resp.Body).Decode(&thread)
-		return len(thread.Messages) == 2
+		// The language is saved right after the send: wait for both.
+		return len(thread.Messages) == 2 && thread.Language == "ar"
 	}, 30*time.Second, 100*time.Millisecond)
 	assert.Equal(t, "Reply to: مرحبا", thread.Messages[1].Text)
 	assert.Equal(t, "ar", thread.Language)

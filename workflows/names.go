@@ -19,12 +19,23 @@ const (
 	KnowledgeIndexWorkflow   = "KnowledgeIndex"
 )
 
-// Fixed ids of the singleton workflows and schedules (one catalog sync at a time).
+// Fixed ids of the singleton workflows and schedules (one catalog sync at a time). Use them
+// through Singleton: a deployment is identified by its task queue.
 const (
 	CatalogSyncWorkflowID    = "catalog-sync"
 	CatalogSyncScheduleID    = "catalog-sync-schedule"
 	KnowledgeIndexWorkflowID = "knowledge-index"
 )
+
+// Singleton is the id of a one-per-deployment workflow or schedule. The default task queue
+// keeps the plain id; a deployment on another task queue (a second installation sharing a
+// Temporal namespace, or an isolated test stack) gets its own, so their syncs never collide.
+func Singleton(id, taskQueue string) string {
+	if taskQueue == "" || taskQueue == DefaultTaskQueue {
+		return id
+	}
+	return id + "@" + taskQueue
+}
 
 // Signals.
 const (

@@ -394,9 +394,8 @@ func TestRevokedZohoTokenMidConversation(t *testing.T) {
 	sent := s.Wazzup.SentTo(chat)
 	require.Len(t, sent, 2, "the greeting and one graceful message")
 	assert.Equal(t, activities.FixedText("crm_unavailable", "en"), sent[1].Text)
-	var kind string
-	require.NoError(t, s.Store.Pool.QueryRow(context.Background(), `SELECT kind FROM escalations WHERE conversation_id = $1`, conv.ID).Scan(&kind))
-	assert.Equal(t, "crm_auth", kind)
+	// The escalation child writes its row asynchronously.
+	assert.Equal(t, "crm_auth", waitEscalation(t, s, conv.ID, 1, "pending").Kind)
 
 	// No retry storm: the tool ran once (one 401 on the items API, one refresh attempt).
 	assert.Equal(t, itemCalls+1, s.Zoho.APICalls("/inventory/v1/items"))
@@ -426,12 +425,13 @@ func TestRevokedZohoTokenAtConsent(t *testing.T) {
 	assert.Equal(t, activities.FixedText("crm_unavailable", "en"), sent[3].Text)
 	assert.Empty(t, documents(sent))
 	assert.Zero(t, s.Zoho.Calls("POST", "/inventory/v1/salesorders"))
-	var kind string
 	var alerts int
 	ctx := context.Background()
-	require.NoError(t, s.Store.Pool.QueryRow(ctx, `SELECT kind FROM escalations WHERE conversation_id = $1`, conv.ID).Scan(&kind))
-	assert.Equal(t, "crm_auth", kind)
-	require.NoError(t, s.Store.Pool.QueryRow(ctx, `SELECT count(*) FROM notifications WHERE kind = 'crm_auth'`).Scan(&alerts))
+	// The escalation child writes its row asynchronously.
+	assert.Equal(t, "crm_auth", waitEscalation(t, s, conv.ID, 1, "pending").Kind)
+	require.Eventually(t, func() bool {
+		return s.Store.Pool.QueryRow(ctx, `SELECT count(*) FROM notifications WHERE kind = 'crm_auth'`).Scan(&alerts) == nil && alerts >= 1
+	}, 30*time.Second, 50*time.Millisecond)
 	assert.Equal(t, 1, alerts, "the managers are told once that Zoho authentication is broken")
 }
 
@@ -452,9 +452,7 @@ func TestItemWithoutCatalogPriceGoesToAManager(t *testing.T) {
 	sent := s.Wazzup.SentTo(chat)
 	require.Len(t, sent, 2)
 	assert.Equal(t, activities.FixedText("escalation_ack", "en"), sent[1].Text)
-	var kind string
-	require.NoError(t, s.Store.Pool.QueryRow(context.Background(), `SELECT kind FROM escalations WHERE conversation_id = $1`, conv.ID).Scan(&kind))
-	assert.Equal(t, "quote_blocked", kind)
+	assert.Equal(t, "quote_blocked", waitEscalation(t, s, conv.ID, 1, "pending").Kind)
 	quotes, err := s.Store.ConversationQuotes(context.Background(), conv.ID)
 	require.NoError(t, err)
 	assert.Empty(t, quotes, "no quote")
