@@ -114,8 +114,21 @@ func artifactsDir(t *testing.T) string {
 
 func (b *browserT) screenshot(name string) {
 	b.t.Helper()
-	buf, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100))
-	require.NoError(b.t, err)
+	// A page that is still loading (a form post redirecting, a reload) has no size yet and
+	// cannot be captured: wait until it is laid out, and try again if a navigation started
+	// in between.
+	var buf []byte
+	require.Eventually(b.t, func() bool {
+		ctx, cancel := context.WithTimeout(b.ctx, 10*time.Second)
+		defer cancel()
+		ready, err := chromedp.Run(ctx, chromedp.Evaluate[bool](
+			`document.readyState === "complete" && document.documentElement.clientWidth > 0 && document.body !== null`))
+		if err != nil || !ready {
+			return false
+		}
+		buf, err = chromedp.Run(ctx, chromedp.FullScreenshot(100))
+		return err == nil && len(buf) > 0
+	}, 30*time.Second, 50*time.Millisecond, "screenshot %s", name)
 	path := filepath.Join(artifactsDir(b.t), b.t.Name()+"-"+name+".png")
 	require.NoError(b.t, os.WriteFile(path, buf, 0o644))
 	b.t.Logf("screenshot: %s", path)
