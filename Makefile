@@ -8,7 +8,7 @@ export TEMPORAL_CLI ?= $(CACHE)/bin/temporal
 
 PKGS := ./...
 
-.PHONY: run test tools tools-test build check fmt vet workflowcheck gotest bench clean help
+.PHONY: run test tools build check fmt vet workflowcheck gotest bench clean help
 
 help:
 	@echo "make run    start the whole product locally (PostgreSQL, Temporal, API, worker, console)"
@@ -20,13 +20,10 @@ run: tools build
 	./bin/noor dev
 
 ## test: the same set-up on its own ports and data, then the checks and all tests.
-test: tools-test build check gotest
+test: tools build check gotest
 
 tools:
 	@scripts/bootstrap.sh
-
-tools-test:
-	@BOOTSTRAP_BROWSER=1 scripts/bootstrap.sh
 
 build:
 	@$(GO) build -o bin/noor ./cmd/noor
