@@ -39,7 +39,7 @@ type browserT struct {
 func newBrowser(t *testing.T, e *env) *browserT {
 	t.Helper()
 	_, err := os.Stat(chromiumPath)
-	require.NoError(t, err, "Chromium is installed by `make test` (scripts/bootstrap.sh with BOOTSTRAP_BROWSER=1)")
+	require.NoError(t, err, "Chromium is installed by `make test` (scripts/bootstrap.sh)")
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(chromiumPath),
 		chromedp.Headless,
