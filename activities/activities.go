@@ -127,9 +127,10 @@ func Build(d Deps) (*Set, error) {
 	}
 	s.Knowledge = &knowledge.Activities{Indexer: &knowledge.Indexer{Store: d.Store, Embedder: s.Embedder, Log: log},
 		Dir: d.Config.KnowledgeDir}
+	llmClient := llm.New(d.Config.LLM.BaseURL, d.Config.LLM.APIKey.Reveal(), nil)
 	var extractor retrieval.FilterExtractor
 	if d.Config.LLM.Configured() {
-		extractor = retrieval.NewLLMExtractor(d.Config.LLM.BaseURL, d.Config.LLM.APIKey.Reveal(), d.Config.LLM.FastModel)
+		extractor = retrieval.NewLLMExtractor(llmClient, d.Config.LLM.FastModel)
 	}
 	s.Retriever = retrieval.New(d.Store, s.Embedder, extractor, log)
 
@@ -158,8 +159,7 @@ func Build(d Deps) (*Set, error) {
 	chat := d.LLM
 	var transcriber Transcriber
 	if chat == nil {
-		c := llm.New(d.Config.LLM.BaseURL, d.Config.LLM.APIKey.Reveal(), nil)
-		chat, transcriber = c, c
+		chat, transcriber = llmClient, llmClient
 	}
 	// Prompts edited in the console (versions in PostgreSQL) win over the embedded defaults,
 	// from the next turn on.

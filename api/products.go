@@ -14,6 +14,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/treejar/noor/activities/embed"
+	"github.com/treejar/noor/activities/llm"
 	"github.com/treejar/noor/activities/retrieval"
 	"github.com/treejar/noor/db"
 	"github.com/treejar/noor/internal/settings"
@@ -25,7 +26,7 @@ func (s *Server) registerProducts() {
 	e := embed.New(s.Config.Embeddings)
 	var x retrieval.FilterExtractor
 	if s.Config.LLM.Configured() {
-		x = retrieval.NewLLMExtractor(s.Config.LLM.BaseURL, s.Config.LLM.APIKey.Reveal(), s.Config.LLM.FastModel)
+		x = retrieval.NewLLMExtractor(llm.New(s.Config.LLM.BaseURL, s.Config.LLM.APIKey.Reveal(), nil), s.Config.LLM.FastModel)
 	}
 	s.retriever = retrieval.New(s.Store, e, x, s.Log)
 	s.V1.POST("/products/search", s.searchProducts)

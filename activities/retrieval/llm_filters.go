@@ -1,32 +1,39 @@
 package retrieval
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
+	"sort"
 	"strings"
 	"time"
+
+	"github.com/treejar/noor/activities/llm"
 )
 
-// LLMExtractor asks the fast model (OpenAI-compatible chat completions) for the filters in a
-// customer's message, as JSON. Any failure falls back to the parser (see Retriever).
+// Chatter is the chat-completion client (llm.Client).
+type Chatter interface {
+	Chat(ctx context.Context, r llm.Request) (llm.Response, error)
+}
+
+// LLMExtractor asks the fast model for the filters in a customer's message, as JSON. Any
+// failure falls back to the parser (see Retriever).
 type LLMExtractor struct {
-	BaseURL, APIKey, Model string
-	HTTP                   *http.Client
+	LLM     Chatter
+	Model   string
+	Timeout time.Duration
 }
 
-// NewLLMExtractor returns an extractor with an 8 s timeout.
-func NewLLMExtractor(baseURL, apiKey, model string) *LLMExtractor {
-	return &LLMExtractor{BaseURL: strings.TrimRight(baseURL, "/"), APIKey: apiKey, Model: model,
-		HTTP: &http.Client{Timeout: 8 * time.Second}}
+// NewLLMExtractor returns an extractor on the fast model with an 8 s timeout.
+func NewLLMExtractor(c Chatter, model string) *LLMExtractor {
+	return &LLMExtractor{LLM: c, Model: model, Timeout: 8 * time.Second}
 }
 
+// extractorPrompt lists the category slugs in a fixed order, so the prompt is the same on
+// every call.
 func extractorPrompt() string {
-	slugs := make([]string, 0, len(categoryParent)+12)
 	seen := map[string]bool{}
+	slugs := make([]string, 0, len(categoryParent)+12)
 	for leaf, parent := range categoryParent {
 		for _, s := range []string{leaf, parent} {
 			if !seen[s] {
@@ -35,6 +42,7 @@ func extractorPrompt() string {
 			}
 		}
 	}
+	sort.Strings(slugs)
 	return `You extract product search filters from a customer's message to an office furniture shop (UAE, prices in AED).
 Answer with one JSON object and nothing else:
 {"category": one of [` + strings.Join(slugs, ", ") + `] or "", "min_price": number or null, "max_price": number or null,
@@ -45,40 +53,12 @@ Use "" / null when the message does not say.`
 
 // ExtractFilters calls the model at temperature 0 with a small token budget.
 func (x *LLMExtractor) ExtractFilters(ctx context.Context, text string) (Filters, error) {
-	body, _ := json.Marshal(map[string]any{
-		"model": x.Model, "temperature": 0, "max_tokens": 150,
-		"response_format": map[string]string{"type": "json_object"},
-		"messages": []map[string]string{
-			{"role": "system", "content": extractorPrompt()},
-			{"role": "user", "content": text},
-		},
-	})
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, x.BaseURL+"/chat/completions", bytes.NewReader(body))
-	if err != nil {
-		return Filters{}, err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+x.APIKey)
-	resp, err := x.HTTP.Do(req)
+	resp, err := x.LLM.Chat(ctx, llm.Request{Model: x.Model, Temperature: 0, MaxTokens: 150, Timeout: x.Timeout, JSONOutput: true,
+		Messages: []llm.Message{{Role: "system", Content: extractorPrompt()}, {Role: "user", Content: text}}})
 	if err != nil {
 		return Filters{}, fmt.Errorf("filter extraction: %w", err)
 	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if resp.StatusCode/100 != 2 {
-		return Filters{}, fmt.Errorf("filter extraction: HTTP %d", resp.StatusCode)
-	}
-	var out struct {
-		Choices []struct {
-			Message struct {
-				Content string `json:"content"`
-			} `json:"message"`
-		} `json:"choices"`
-	}
-	if err := json.Unmarshal(raw, &out); err != nil || len(out.Choices) == 0 {
-		return Filters{}, fmt.Errorf("filter extraction: unreadable response")
-	}
-	content := strings.TrimSpace(out.Choices[0].Message.Content)
+	content := strings.TrimSpace(resp.Content)
 	content = strings.TrimSuffix(strings.TrimPrefix(strings.TrimPrefix(content, "```json"), "```"), "```")
 	var got struct {
 		Category string   `json:"category"`
