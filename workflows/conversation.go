@@ -932,8 +932,9 @@ func argSummary(raw json.RawMessage) string {
 	}
 	for _, k := range []string{"query", "sku", "reason"} {
 		if v, ok := m[k].(string); ok {
-			if len(v) > 60 {
-				v = v[:60] + "…"
+			// Cut by characters, not bytes: an Arabic query must stay valid UTF-8.
+			if r := []rune(v); len(r) > 60 {
+				v = string(r[:60]) + "…"
 			}
 			return v
 		}

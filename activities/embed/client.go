@@ -133,7 +133,7 @@ func (c *Client) once(ctx context.Context, body []byte, n int) ([][]float32, err
 	if resp.StatusCode/100 != 2 {
 		b := string(raw)
 		if len(b) > 300 {
-			b = b[:300] + "…"
+			b = strings.ToValidUTF8(b[:300], "") + "…"
 		}
 		return nil, &Error{Status: resp.StatusCode, Body: b}
 	}
