@@ -7,6 +7,7 @@ package activities
 import (
 	"io/fs"
 	"log/slog"
+	"reflect"
 
 	"github.com/treejar/noor/activities/catalog"
 	"github.com/treejar/noor/activities/embed"
@@ -60,28 +61,9 @@ func (s *Set) All() []any {
 	return out
 }
 
+// isNil: a group left unset is a typed nil pointer inside the interface.
 func isNil(v any) bool {
-	switch g := v.(type) {
-	case *Settings:
-		return g == nil
-	case *Conversation:
-		return g == nil
-	case *Messaging:
-		return g == nil
-	case *catalog.Activities:
-		return g == nil
-	case *knowledge.Activities:
-		return g == nil
-	case *Escalations:
-		return g == nil
-	case *FollowUps:
-		return g == nil
-	case *Alerts:
-		return g == nil
-	case *CRM:
-		return g == nil
-	}
-	return v == nil
+	return v == nil || reflect.ValueOf(v).IsNil()
 }
 
 // Deps are the process-wide dependencies activity groups are built from.

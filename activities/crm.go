@@ -34,12 +34,6 @@ func IsCRMAuthFailure(err error) bool {
 	return errors.As(err, &ae) && (ae.Type() == zoho.ErrTypeAuthRevoked || ae.Type() == zoho.ErrTypeAuthClient)
 }
 
-// QuoteBlocked reports whether err is a QuoteBlocked failure.
-func QuoteBlocked(err error) bool {
-	var ae *temporal.ApplicationError
-	return errors.As(err, &ae) && ae.Type() == ErrTypeQuoteBlocked
-}
-
 // CRM holds the activities of a sale: who the customer is (CRM contact, segment, recent
 // deals), quotations (prepare, draft sale order, PDF) and the CRM deal. The providers are
 // Zoho CRM/Inventory, or the built-in local ones.

@@ -120,6 +120,11 @@ type contactRequest struct {
 	Segment     string `json:"segment"`
 	LeadSource  string `json:"lead_source"`
 	Description string `json:"description"`
+	utmFields
+}
+
+// utmFields are the campaign fields a contact or deal may carry from its source.
+type utmFields struct {
 	UTMSource   string `json:"utm_source"`
 	UTMMedium   string `json:"utm_medium"`
 	UTMCampaign string `json:"utm_campaign"`
@@ -210,11 +215,7 @@ type dealRequest struct {
 	ClosingDate string   `json:"closing_date"`
 	LeadSource  string   `json:"lead_source"`
 	Description string   `json:"description"`
-	UTMSource   string   `json:"utm_source"`
-	UTMMedium   string   `json:"utm_medium"`
-	UTMCampaign string   `json:"utm_campaign"`
-	UTMContent  string   `json:"utm_content"`
-	UTMTerm     string   `json:"utm_term"`
+	utmFields
 }
 
 func (a *crmAPI) createDeal(c echo.Context) error {

@@ -59,13 +59,6 @@ func Upstream(service string, err error) *Error {
 	return &Error{Status: http.StatusBadGateway, Code: "upstream_failed", Message: service + " failed: " + err.Error(), Err: err}
 }
 
-// NotImplemented marks routes whose feature has not landed yet.
-func NotImplemented(feature string) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		return Errf(http.StatusNotImplemented, "not_implemented", feature+" is not available in this release yet")
-	}
-}
-
 func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 	return func(err error, c echo.Context) {
 		if c.Response().Committed {

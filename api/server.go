@@ -102,9 +102,6 @@ func New(d Deps) *Server {
 	return s
 }
 
-// Webhooks are registered on the root (they authenticate with their own secrets, not X-API-Key).
-func (s *Server) Root() *echo.Echo { return s.Echo }
-
 // requireAPIKey checks X-API-Key in constant time. Webhooks live outside this group.
 func (s *Server) requireAPIKey(next echo.HandlerFunc) echo.HandlerFunc {
 	want := []byte(s.Config.APIKey.Reveal())

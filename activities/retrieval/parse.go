@@ -56,16 +56,6 @@ func init() {
 // optional short suffix tokens that SKUs carry ("V", "M", "NEW", "ERGO").
 var skuPattern = regexp.MustCompile(`(?i)\b([a-z]{1,6})[ \-.]?(\d{2,5})\b((?:[ \-](?:new|ergo|v|m|t|s|l))*)`)
 
-// SKUCandidates returns model codes in text (normalised), in order. They are candidates:
-// retrieval confirms them against the catalog.
-func SKUCandidates(text string) []string {
-	var out []string
-	for _, span := range skuSpans(text) {
-		out = append(out, span.code)
-	}
-	return out
-}
-
 type codeSpan struct {
 	code       string
 	start, end int
